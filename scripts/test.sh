@@ -117,7 +117,7 @@ until [ "$(qr_http_status "$port" /healthz)" = 200 ]; do
     else
       echo "the server exited before it answered GET /healthz; its log:"
     fi
-    cat "$server_log"
+    if [ -s "$server_log" ]; then cat "$server_log"; else echo "(the log is empty)"; fi
     exit 1
   fi
   sleep 0.5
