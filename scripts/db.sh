@@ -144,7 +144,7 @@ _qr_cluster_running() {
 }
 
 _qr_private_start() {
-  local dir bindir port lockfd tries=0 owner
+  local dir port lockfd tries=0 owner
   if ! _qr_server_bindir >/dev/null; then
     qr_apt_install postgresql || { _qr_say "error: could not install PostgreSQL; set DATABASE_URL to a server you run"; return 1; }
     _qr_server_bindir >/dev/null || { _qr_say "error: no PostgreSQL server binaries under /usr/lib/postgresql"; return 1; }
