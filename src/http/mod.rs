@@ -1,0 +1,80 @@
+//! actix-web routes: rooms and host controls, admin results, health and metrics, the static
+//! pages; one error type (`ApiError`) for every JSON error body.
+
+mod admin;
+mod error;
+mod ops;
+mod rooms;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+use tokio::sync::watch;
+
+pub use error::ApiError;
+
+use crate::rooms::RoomDeps;
+
+/// Shared by every worker and session.
+pub struct AppState {
+    pub deps: RoomDeps,
+    /// Turns true when the server is shutting down: sessions close with 1012.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// Every route. Each resource answers 405 for a method it does not have (rule 15), and
+/// unknown paths answer 404 `not_found`.
+pub fn routes(cfg: &mut web::ServiceConfig, static_dir: &str) {
+    cfg.service(resource("/api/rooms").route(web::post().to(rooms::create)))
+        .service(resource("/api/rooms/{code}").route(web::get().to(rooms::read)))
+        .service(resource("/api/rooms/{code}/leaderboard").route(web::get().to(rooms::leaderboard)))
+        .service(resource("/api/rooms/{code}/results").route(web::get().to(rooms::results)))
+        .service(resource("/api/rooms/{code}/players/{player_id}").route(web::delete().to(rooms::kick)))
+        .service(resource("/api/rooms/{code}/{action}").route(web::post().to(rooms::control)))
+        .service(resource("/api/admin/rooms").route(web::get().to(admin::list)))
+        .service(resource("/api/admin/rooms/{room_id}/results").route(web::get().to(admin::results)))
+        .service(resource("/healthz").route(web::get().to(ops::healthz)))
+        .service(resource("/metrics").route(web::get().to(ops::metrics)))
+        .service(resource("/ws").route(web::get().to(crate::ws::ws_route)))
+        .service(
+            actix_files::Files::new("/", static_dir)
+                .index_file("index.html")
+                .default_handler(web::to(not_found)),
+        )
+        .default_service(web::to(not_found));
+}
+
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed)
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+/// Reads a request body up to `limit` bytes (`413 payload_too_large` beyond).
+pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, ApiError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| match e {
+            actix_web::error::PayloadError::Overflow => ApiError::PayloadTooLarge(limit),
+            other => ApiError::InvalidJson(other.to_string()),
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}

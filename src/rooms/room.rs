@@ -1,0 +1,879 @@
+//! One actor per room: it owns the game state, its timers (deadline, ticks, lobby throttle,
+//! auto-advance) and the sockets of its players and hosts. Every change to a room passes
+//! through its mailbox in order; nothing in here waits on a socket or on Postgres.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use bytestring::ByteString;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use super::messages::*;
+use super::registry::Registry;
+use crate::config::Settings;
+use crate::domain::{
+    Advance, CloseReason, Game, Millis, Phase, PlayerStatus, Ranked, Rejection, Status,
+};
+use crate::metrics::METRICS;
+use crate::protocol::{
+    self, ConnTx, CurrentView, Event, HostWelcome, LeaderboardEntry, Outbound, PlayerWelcome,
+    PlayerYou, QuestionMsg, QuestionView, RankYou, RevealYou, RoomSnapshot, RosterEntry,
+};
+use crate::store::{JournalEntry, NewAnswer, SettleFn, Settled as WriteOutcome, Store};
+use crate::tokens;
+
+/// After a deadline, how long the room still waits for answers that a session read (and
+/// stamped) before the deadline but that had not reached the mailbox yet (rule 3).
+const DEADLINE_GRACE: Duration = Duration::from_millis(25);
+/// `lobby` messages go out at most this often (rule 12).
+const LOBBY_INTERVAL: Duration = Duration::from_millis(250);
+/// Leaderboard messages carry the top entries only.
+const LEADERBOARD_TOP: usize = 10;
+
+pub fn now_ms() -> Millis {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn now_ms_f64() -> f64 {
+    chrono::Utc::now().timestamp_micros() as f64 / 1000.0
+}
+
+fn ms(d: Millis) -> Duration {
+    Duration::from_millis(d.max(0) as u64)
+}
+
+/// One socket in the room.
+struct Conn {
+    tx: ConnTx,
+    /// The player this socket speaks for; `None` for a host screen.
+    player: Option<Uuid>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Audience {
+    Everyone,
+    Players,
+    Hosts,
+}
+
+/// A host action that has to wait until the closing question is revealed.
+type Deferred = (ControlAction, oneshot::Sender<Result<RoomView, ControlError>>);
+
+pub struct Room {
+    id: Uuid,
+    code: String,
+    host_token_hash: String,
+    game: Game,
+    store: Store,
+    settings: Arc<Settings>,
+    registry: Registry,
+    conns: HashMap<ConnId, Conn>,
+    /// The socket each connected player currently uses.
+    player_conn: HashMap<Uuid, ConnId>,
+    settle: Option<SettleFn>,
+    deadline_timer: Option<SpawnHandle>,
+    tick_timer: Option<SpawnHandle>,
+    next_tick_at: tokio::time::Instant,
+    grace_timer: Option<SpawnHandle>,
+    advance_timer: Option<SpawnHandle>,
+    lobby_timer: Option<SpawnHandle>,
+    lobby_sent_at: Option<tokio::time::Instant>,
+    lobby_sent_count: usize,
+    deferred: Vec<Deferred>,
+    reported_status: Option<Status>,
+}
+
+impl Room {
+    pub fn new(
+        id: Uuid,
+        code: String,
+        host_token_hash: String,
+        game: Game,
+        store: Store,
+        settings: Arc<Settings>,
+        registry: Registry,
+    ) -> Room {
+        let lobby_sent_count = game.player_count();
+        Room {
+            id,
+            code,
+            host_token_hash,
+            game,
+            store,
+            settings,
+            registry,
+            conns: HashMap::new(),
+            player_conn: HashMap::new(),
+            settle: None,
+            deadline_timer: None,
+            tick_timer: None,
+            next_tick_at: tokio::time::Instant::now(),
+            grace_timer: None,
+            advance_timer: None,
+            lobby_timer: None,
+            lobby_sent_at: None,
+            lobby_sent_count,
+            deferred: Vec::new(),
+            reported_status: None,
+        }
+    }
+
+    // ----- views ---------------------------------------------------------------------------
+
+    fn view(&self) -> RoomView {
+        RoomView {
+            code: self.code.clone(),
+            title: self.game.quiz.title.clone(),
+            status: self.game.status().as_str(),
+            question_count: self.game.question_count(),
+            player_count: self.game.player_count(),
+            current_question: self.game.round().map(|r| r.index),
+        }
+    }
+
+    fn question_view(&self) -> Option<QuestionView> {
+        let round = self.game.round()?;
+        let q = &self.game.quiz.questions[round.index];
+        Some(QuestionView {
+            question: round.index,
+            question_count: self.game.question_count(),
+            prompt: q.prompt.clone(),
+            choices: q.choices.clone(),
+            time_limit_ms: q.time_limit_ms,
+            points: q.points,
+            started_at: round.started_at,
+            deadline_at: round.deadline_at,
+        })
+    }
+
+    fn snapshot(&self, now: Millis) -> RoomSnapshot {
+        let current = self.game.round().and_then(|round| {
+            let mut question = self.question_view()?;
+            let remaining_ms = match self.game.phase() {
+                Phase::Question | Phase::Paused => round.remaining_ms(now),
+                _ => 0,
+            };
+            let paused = self.game.phase() == Phase::Paused;
+            if paused {
+                // Rule 13: while paused, the deadline shown is now + remaining.
+                question.deadline_at = now + remaining_ms;
+            }
+            let revealed = self.game.phase() == Phase::Reveal;
+            let (correct, distribution, answered) = if revealed {
+                let spec = &self.game.quiz.questions[round.index];
+                let mut dist = vec![0u32; spec.choices.len()];
+                let mut n = 0;
+                for a in self.game.answers_to(round.index).filter(|a| a.durable) {
+                    dist[a.choice] += 1;
+                    n += 1;
+                }
+                (Some(spec.correct), Some(dist), Some(n))
+            } else {
+                (None, None, None)
+            };
+            Some(CurrentView { question, remaining_ms, paused, correct, distribution, answered })
+        });
+        RoomSnapshot {
+            code: self.code.clone(),
+            title: self.game.quiz.title.clone(),
+            status: self.game.status().as_str(),
+            question_count: self.game.question_count(),
+            player_count: self.game.player_count(),
+            current,
+        }
+    }
+
+    fn entries(ranked: &[Ranked], top: usize) -> Vec<LeaderboardEntry> {
+        ranked
+            .iter()
+            .take(top)
+            .map(|r| LeaderboardEntry { rank: r.rank, player_id: r.player_id, nickname: r.nickname.clone(), score: r.score })
+            .collect()
+    }
+
+    fn track_status(&mut self) {
+        let now = Some(self.game.status());
+        if now != self.reported_status {
+            METRICS.room_status(self.reported_status, now);
+            self.reported_status = now;
+        }
+    }
+
+    // ----- sending -------------------------------------------------------------------------
+
+    /// Queues a frame for one socket. A socket whose queue is full is too slow: it is dropped
+    /// (its player may resume) rather than let the room wait or its memory grow.
+    fn send(&mut self, conn: ConnId, out: Outbound) {
+        let Some(c) = self.conns.get(&conn) else { return };
+        if let Err(e) = c.tx.try_send(out) {
+            if matches!(e, tokio::sync::mpsc::error::TrySendError::Full(_)) {
+                METRICS.slow_clients_dropped.inc();
+                tracing::info!(room_code = %self.code, conn, "dropping a socket that does not keep up");
+            }
+            self.forget_conn(conn);
+        }
+    }
+
+    fn send_text(&mut self, conn: ConnId, text: ByteString) {
+        self.send(conn, Outbound::Text(text));
+    }
+
+    /// Sends one serialized frame to every socket of an audience.
+    fn broadcast(&mut self, text: &ByteString, audience: Audience) {
+        let targets: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| match audience {
+                Audience::Everyone => true,
+                Audience::Players => c.player.is_some(),
+                Audience::Hosts => c.player.is_none(),
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for conn in targets {
+            self.send(conn, Outbound::Text(text.clone()));
+        }
+    }
+
+    /// Sends a message serialized once, with a personal `you` for each player socket; host
+    /// screens get the shared part.
+    fn broadcast_personal<Y: serde::Serialize>(&mut self, shared: &ByteString, you: impl Fn(&Self, Uuid) -> Y) {
+        let targets: Vec<(ConnId, Option<Uuid>)> = self.conns.iter().map(|(id, c)| (*id, c.player)).collect();
+        for (conn, player) in targets {
+            let text = match player {
+                Some(p) => protocol::with_you(shared, &you(self, p)),
+                None => shared.clone(),
+            };
+            self.send(conn, Outbound::Text(text));
+        }
+    }
+
+    /// Removes a socket from the room; its player becomes disconnected.
+    fn forget_conn(&mut self, conn: ConnId) -> Option<Uuid> {
+        let c = self.conns.remove(&conn)?;
+        let player = c.player?;
+        if self.player_conn.get(&player) == Some(&conn) {
+            self.player_conn.remove(&player);
+            self.game.set_connected(player, false);
+        }
+        Some(player)
+    }
+
+    fn journal(&self, entry: JournalEntry) {
+        self.store.writer.journal(entry);
+    }
+
+    // ----- timers --------------------------------------------------------------------------
+
+    fn cancel(ctx: &mut Context<Self>, handle: &mut Option<SpawnHandle>) {
+        if let Some(h) = handle.take() {
+            ctx.cancel_future(h);
+        }
+    }
+
+    fn stop_question_timers(&mut self, ctx: &mut Context<Self>) {
+        Self::cancel(ctx, &mut self.deadline_timer);
+        Self::cancel(ctx, &mut self.tick_timer);
+    }
+
+    /// Arms the time-up on the absolute deadline, one millisecond past it so that the server
+    /// clock has passed `deadline_at` when `time_up` is sent (rule 3).
+    fn arm_deadline(&mut self, ctx: &mut Context<Self>) {
+        Self::cancel(ctx, &mut self.deadline_timer);
+        let Some(round) = self.game.round() else { return };
+        let delay = round.deadline_at + 1 - now_ms();
+        self.deadline_timer = Some(ctx.run_later(ms(delay), |act, ctx| {
+            act.deadline_timer = None;
+            if act.game.deadline_passed(now_ms()) {
+                act.close_question(CloseReason::Deadline, ctx);
+            } else if act.game.phase() == Phase::Question {
+                act.arm_deadline(ctx);
+            }
+        }));
+    }
+
+    /// Ticks every `TICK_MS` from now on, on absolute instants so they do not drift.
+    fn start_ticks(&mut self, ctx: &mut Context<Self>) {
+        Self::cancel(ctx, &mut self.tick_timer);
+        self.next_tick_at = tokio::time::Instant::now() + self.settings.tick;
+        self.arm_tick(ctx);
+    }
+
+    fn arm_tick(&mut self, ctx: &mut Context<Self>) {
+        let delay = self.next_tick_at.saturating_duration_since(tokio::time::Instant::now());
+        self.tick_timer = Some(ctx.run_later(delay, |act, ctx| {
+            act.tick_timer = None;
+            let Some(round) = act.game.round().filter(|_| act.game.phase() == Phase::Question) else { return };
+            let now = now_ms();
+            let (question, remaining_ms) = (round.index, round.deadline_at - now);
+            if remaining_ms > 0 {
+                let text = protocol::frame(&Event::Tick { question, remaining_ms, server_time: now });
+                act.broadcast(&text, Audience::Everyone);
+            }
+            act.next_tick_at += act.settings.tick;
+            act.arm_tick(ctx);
+        }));
+    }
+
+    // ----- the lobby -----------------------------------------------------------------------
+
+    /// The roster changed: players in the lobby hear the new count, at most every 250 ms.
+    fn roster_changed(&mut self, ctx: &mut Context<Self>) {
+        if self.game.phase() != Phase::Lobby || self.lobby_timer.is_some() {
+            return;
+        }
+        let now = tokio::time::Instant::now();
+        match self.lobby_sent_at.map(|t| t + LOBBY_INTERVAL).filter(|due| *due > now) {
+            None => self.send_lobby(),
+            Some(due) => {
+                self.lobby_timer = Some(ctx.run_later(due - now, |act, _| {
+                    act.lobby_timer = None;
+                    act.send_lobby();
+                }));
+            }
+        }
+    }
+
+    fn send_lobby(&mut self) {
+        let count = self.game.player_count();
+        if self.game.phase() != Phase::Lobby || count == self.lobby_sent_count {
+            return;
+        }
+        self.lobby_sent_count = count;
+        self.lobby_sent_at = Some(tokio::time::Instant::now());
+        let text = protocol::frame(&Event::Lobby { player_count: count });
+        self.broadcast(&text, Audience::Players);
+    }
+
+    // ----- players -------------------------------------------------------------------------
+
+    fn attach_player(&mut self, player: Uuid, conn: ConnId, tx: ConnTx, token: &str) {
+        if let Some(old) = self.player_conn.insert(player, conn)
+            && old != conn
+        {
+            // Rule 11: a resume on a new socket closes the old one.
+            self.send(old, Outbound::Close(4000, "resumed on another connection"));
+            self.conns.remove(&old);
+        }
+        self.conns.insert(conn, Conn { tx, player: Some(player) });
+        self.game.set_connected(player, true);
+        let now = now_ms();
+        let Some(p) = self.game.player(player) else { return };
+        let answered_choice =
+            self.game.round().and_then(|r| self.game.answer_of(player, r.index)).map(|a| a.choice);
+        let welcome = PlayerWelcome {
+            kind: "welcome",
+            role: "player",
+            player_id: player,
+            player_token: token,
+            nickname: p.nickname.as_str(),
+            server_time: now,
+            room: self.snapshot(now),
+            you: PlayerYou { score: p.score, answered_choice },
+        };
+        let text = protocol::frame(&welcome);
+        self.send_text(conn, text);
+    }
+
+    fn host_welcome(&self, now: Millis) -> HostWelcome {
+        let ranked = self.game.leaderboard();
+        let players = ranked
+            .iter()
+            .map(|r| RosterEntry {
+                player_id: r.player_id,
+                nickname: r.nickname.clone(),
+                score: r.score,
+                connected: self.game.player(r.player_id).is_some_and(|p| p.connected),
+            })
+            .collect();
+        HostWelcome { kind: "welcome", role: "host", server_time: now, room: self.snapshot(now), players }
+    }
+
+    /// A player leaves or is kicked (rule 9).
+    fn remove_player(&mut self, player: Uuid, how: PlayerStatus, ctx: &mut Context<Self>) {
+        let Some(nickname) = self.game.player(player).map(|p| p.nickname.as_str().to_owned()) else { return };
+        if !self.game.remove_player(player, how) {
+            return;
+        }
+        self.journal(JournalEntry::PlayerRemoved { room_id: self.id, player_id: player, status: how, at: now_ms() });
+        if let Some(conn) = self.player_conn.remove(&player) {
+            if how == PlayerStatus::Kicked {
+                self.send_text(conn, protocol::frame(&Event::Kicked {}));
+            }
+            self.send(conn, Outbound::Close(1000, if how == PlayerStatus::Kicked { "kicked" } else { "left" }));
+            self.conns.remove(&conn);
+        }
+        let text = protocol::frame(&Event::PlayerLeft {
+            player_id: player,
+            nickname: &nickname,
+            player_count: self.game.player_count(),
+        });
+        self.broadcast(&text, Audience::Hosts);
+        self.roster_changed(ctx);
+        self.check_all_answered(ctx);
+    }
+
+    fn check_all_answered(&mut self, ctx: &mut Context<Self>) {
+        if self.game.quiz.settings.end_when_all_answered && self.game.all_connected_answered() {
+            self.close_question(CloseReason::AllAnswered, ctx);
+        }
+    }
+
+    // ----- phases --------------------------------------------------------------------------
+
+    fn question_opened(&mut self, first: bool, ctx: &mut Context<Self>) {
+        Self::cancel(ctx, &mut self.advance_timer);
+        Self::cancel(ctx, &mut self.lobby_timer);
+        let Some(view) = self.question_view() else { return };
+        let now = now_ms();
+        let text = protocol::frame(&QuestionMsg { kind: "question", question: &view, server_time: now });
+        self.broadcast(&text, Audience::Everyone);
+        self.journal(JournalEntry::QuestionOpened {
+            room_id: self.id,
+            question: view.question,
+            started_at: view.started_at,
+            deadline_at: view.deadline_at,
+            first,
+        });
+        self.arm_deadline(ctx);
+        self.start_ticks(ctx);
+        self.track_status();
+    }
+
+    /// Time-up: locks the answers, tells everyone, then reveals once every answer read by the
+    /// deadline is judged and stored.
+    fn close_question(&mut self, reason: CloseReason, ctx: &mut Context<Self>) {
+        let now = now_ms();
+        let Ok(question) = self.game.close(reason, now) else { return };
+        self.stop_question_timers(ctx);
+        let Some(round) = self.game.round().cloned() else { return };
+        let text = protocol::frame(&Event::TimeUp { question, reason: reason.as_str(), server_time: now });
+        self.broadcast(&text, Audience::Everyone);
+        if reason == CloseReason::Deadline {
+            METRICS.time_up_lateness.observe_ms(now_ms_f64() - round.deadline_at as f64);
+            self.grace_timer = Some(ctx.run_later(DEADLINE_GRACE, |act, ctx| {
+                act.grace_timer = None;
+                act.try_reveal(ctx);
+            }));
+        }
+        self.journal(JournalEntry::Closed { room_id: self.id, question, at: now, reason, paused_ms: round.paused_ms });
+        self.track_status();
+        self.try_reveal(ctx);
+    }
+
+    /// Reveals the closed question once nothing about it is still pending.
+    fn try_reveal(&mut self, ctx: &mut Context<Self>) {
+        if self.game.phase() != Phase::Closed || self.grace_timer.is_some() {
+            return;
+        }
+        let Some(question) = self.game.round().map(|r| r.index) else { return };
+        if self.game.pending_count(question) > 0 {
+            return;
+        }
+        let now = now_ms();
+        let Ok(outcome) = self.game.reveal(now) else { return };
+        self.journal(JournalEntry::Revealed { room_id: self.id, question, at: now });
+        let ranked = self.game.leaderboard();
+        let ranks: HashMap<Uuid, u32> = ranked.iter().map(|r| (r.player_id, r.rank)).collect();
+        let last_rank = ranked.len() as u32 + 1;
+        let shared = protocol::frame(&Event::Reveal {
+            question,
+            correct: outcome.correct,
+            distribution: &outcome.distribution,
+            answered: outcome.answered,
+        });
+        self.broadcast_personal(&shared, |room, player| {
+            let answer = room.game.answer_of(player, question).filter(|a| a.durable);
+            RevealYou {
+                choice: answer.map(|a| a.choice),
+                correct: answer.is_some_and(|a| a.correct),
+                points: answer.map_or(0, |a| a.points),
+                response_ms: answer.map(|a| a.response_ms),
+                score: room.game.player(player).map_or(0, |p| p.score),
+                rank: ranks.get(&player).copied().unwrap_or(last_rank),
+            }
+        });
+        let entries = Self::entries(&ranked, LEADERBOARD_TOP);
+        let shared = protocol::frame(&Event::Leaderboard { entries: &entries });
+        self.send_rank_personal(&shared, &ranked);
+        self.track_status();
+
+        for (action, reply) in std::mem::take(&mut self.deferred) {
+            let result = self.apply(action, ctx);
+            let _ = reply.send(result);
+        }
+        if self.game.phase() == Phase::Reveal
+            && let Some(after) = self.game.quiz.settings.auto_advance_ms
+        {
+            self.arm_auto_advance(Millis::from(after), ctx);
+        }
+    }
+
+    fn send_rank_personal(&mut self, shared: &ByteString, ranked: &[Ranked]) {
+        let by_player: HashMap<Uuid, RankYou> =
+            ranked.iter().map(|r| (r.player_id, RankYou { rank: r.rank, score: r.score })).collect();
+        let last = RankYou { rank: ranked.len() as u32 + 1, score: 0 };
+        self.broadcast_personal(shared, |_, player| by_player.get(&player).cloned().unwrap_or_else(|| last.clone()));
+    }
+
+    fn arm_auto_advance(&mut self, delay: Millis, ctx: &mut Context<Self>) {
+        Self::cancel(ctx, &mut self.advance_timer);
+        self.advance_timer = Some(ctx.run_later(ms(delay), |act, ctx| {
+            act.advance_timer = None;
+            if act.game.phase() == Phase::Reveal {
+                let _ = act.apply(ControlAction::Next, ctx);
+            }
+        }));
+    }
+
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        Self::cancel(ctx, &mut self.advance_timer);
+        Self::cancel(ctx, &mut self.lobby_timer);
+        self.stop_question_timers(ctx);
+        let now = now_ms();
+        self.journal(JournalEntry::Finished { room_id: self.id, at: now });
+        // Rule 5: an end in the lobby has no standings to show.
+        let ranked = if self.game.started_at.is_some() { self.game.leaderboard() } else { Vec::new() };
+        let entries = Self::entries(&ranked, LEADERBOARD_TOP);
+        let shared = protocol::frame(&Event::GameOver { entries: &entries });
+        if self.game.started_at.is_some() {
+            self.send_rank_personal(&shared, &ranked);
+        } else {
+            self.broadcast(&shared, Audience::Everyone);
+        }
+        self.track_status();
+        // Late readers (the results page, a reloading player) still find the room for a while.
+        let ttl = self.settings.finished_room_ttl;
+        ctx.run_later(ttl, |_, ctx| ctx.stop());
+    }
+
+    /// Runs a host action; the token has been checked.
+    fn apply(&mut self, action: ControlAction, ctx: &mut Context<Self>) -> Result<RoomView, ControlError> {
+        let now = now_ms();
+        match action {
+            ControlAction::Start => {
+                self.game.start(now)?;
+                self.question_opened(true, ctx);
+            }
+            ControlAction::Pause => {
+                let remaining_ms = self.game.pause(now)?;
+                self.stop_question_timers(ctx);
+                let question = self.game.round().map_or(0, |r| r.index);
+                let text = protocol::frame(&Event::Paused { question, remaining_ms, server_time: now });
+                self.broadcast(&text, Audience::Everyone);
+                self.journal(JournalEntry::Paused { room_id: self.id, question, at: now });
+                self.track_status();
+            }
+            ControlAction::Resume => {
+                let deadline_at = self.game.resume(now)?;
+                let (question, paused_ms) = self.game.round().map_or((0, 0), |r| (r.index, r.paused_ms));
+                let text = protocol::frame(&Event::Resumed {
+                    question,
+                    remaining_ms: deadline_at - now,
+                    deadline_at,
+                    server_time: now,
+                });
+                self.broadcast(&text, Audience::Everyone);
+                self.journal(JournalEntry::Resumed { room_id: self.id, question, at: now, deadline_at, paused_ms });
+                self.arm_deadline(ctx);
+                self.start_ticks(ctx);
+                self.track_status();
+            }
+            ControlAction::Lock => {
+                if !matches!(self.game.phase(), Phase::Question | Phase::Paused) {
+                    return Err(ControlError::InvalidState(crate::domain::InvalidState {
+                        action: "lock",
+                        status: self.game.status().as_str(),
+                    }));
+                }
+                self.close_question(CloseReason::Locked, ctx);
+            }
+            ControlAction::Next => match self.game.next(now)? {
+                Advance::Opened(_) => self.question_opened(false, ctx),
+                Advance::Finished => self.finished(ctx),
+            },
+            ControlAction::End => {
+                self.game.end(now)?;
+                self.finished(ctx);
+            }
+            ControlAction::Kick(player) => {
+                if self.game.player(player).is_none() {
+                    return Err(ControlError::PlayerNotFound);
+                }
+                self.remove_player(player, PlayerStatus::Kicked, ctx);
+            }
+        }
+        Ok(self.view())
+    }
+
+    fn answer_settled(&mut self, outcomes: Vec<crate::store::AnswerSettled>, ctx: &mut Context<Self>) {
+        let mut progressed = None;
+        for s in outcomes {
+            let conn = self.player_conn.get(&s.player_id).copied();
+            match s.outcome {
+                WriteOutcome::Stored => {
+                    if !self.game.confirm_answer(s.player_id, s.question, s.id) {
+                        continue;
+                    }
+                    METRICS.answers_accepted.inc();
+                    progressed = Some(s.question);
+                    if let (Some(conn), Some(a)) = (conn, self.game.answer_of(s.player_id, s.question)) {
+                        let text = protocol::frame(&Event::AnswerAck {
+                            question: a.question,
+                            choice: a.choice,
+                            received_at: a.received_at,
+                        });
+                        self.send_text(conn, text);
+                    }
+                }
+                WriteOutcome::Failed => {
+                    self.game.discard_answer(s.player_id, s.question, s.id);
+                    METRICS.rejected(Rejection::Unavailable);
+                    if let Some(conn) = conn {
+                        let text = protocol::frame(&Event::AnswerRejected {
+                            question: s.question as i64,
+                            reason: Rejection::Unavailable.code(),
+                        });
+                        self.send_text(conn, text);
+                    }
+                }
+            }
+        }
+        if let Some(question) = progressed {
+            let text = protocol::frame(&Event::AnswersProgress {
+                question,
+                answered: self.game.durable_count(question),
+                player_count: self.game.player_count(),
+            });
+            self.broadcast(&text, Audience::Hosts);
+        }
+        self.check_all_answered(ctx);
+        self.try_reveal(ctx);
+    }
+
+    /// Re-arms what a restored room was waiting for (crash recovery); a new room is in the
+    /// lobby and waits for nothing.
+    fn resume_timers(&mut self, ctx: &mut Context<Self>) {
+        match self.game.phase() {
+            Phase::Question => {
+                self.arm_deadline(ctx);
+                self.start_ticks(ctx);
+            }
+            Phase::Closed => self.try_reveal(ctx),
+            Phase::Reveal => {
+                if let (Some(after), Some(revealed_at)) =
+                    (self.game.quiz.settings.auto_advance_ms, self.game.round().and_then(|r| r.revealed_at))
+                {
+                    self.arm_auto_advance(revealed_at + Millis::from(after) - now_ms(), ctx);
+                }
+            }
+            Phase::Finished => {
+                let ttl = self.settings.finished_room_ttl;
+                ctx.run_later(ttl, |_, ctx| ctx.stop());
+            }
+            Phase::Lobby | Phase::Paused => {}
+        }
+    }
+}
+
+impl Actor for Room {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let addr = ctx.address();
+        self.settle = Some(Arc::new(move |outcomes| addr.do_send(Settled(outcomes))));
+        self.track_status();
+        self.resume_timers(ctx);
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        METRICS.room_status(self.reported_status.take(), None);
+        self.registry.remove(&self.code, self.id);
+        for (_, reply) in self.deferred.drain(..) {
+            let _ = reply.send(Err(ControlError::Gone));
+        }
+        for (_, c) in self.conns.drain() {
+            let _ = c.tx.try_send(Outbound::Close(1000, "the room has closed"));
+        }
+    }
+}
+
+impl Handler<Join> for Room {
+    type Result = ResponseActFuture<Self, Result<Uuid, JoinFailure>>;
+
+    fn handle(&mut self, msg: Join, _: &mut Context<Self>) -> Self::Result {
+        let player = Uuid::new_v4();
+        let token = tokens::new_token();
+        let token_hash = tokens::hash_token(&token);
+        if let Err(e) = self.game.add_player(player, msg.nickname.clone(), token_hash.clone()) {
+            return Box::pin(actix::fut::ready(Err(JoinFailure::Rule(e))));
+        }
+        let stored = self.store.writer.player(self.id, player, msg.nickname.as_str().to_owned(), token_hash, now_ms());
+        Box::pin(async move { stored.await.unwrap_or(Err(crate::store::StoreError::Unavailable)) }.into_actor(self).map(
+            move |stored, act, ctx| {
+                if let Err(e) = stored {
+                    tracing::warn!(room_code = %act.code, error = %e, "a join could not be stored");
+                    act.game.forget_player(player);
+                    act.roster_changed(ctx);
+                    return Err(JoinFailure::Unavailable);
+                }
+                act.attach_player(player, msg.conn, msg.tx, &token);
+                let text = protocol::frame(&Event::PlayerJoined {
+                    player_id: player,
+                    nickname: msg.nickname.as_str(),
+                    player_count: act.game.player_count(),
+                });
+                act.broadcast(&text, Audience::Hosts);
+                act.roster_changed(ctx);
+                Ok(player)
+            },
+        ))
+    }
+}
+
+impl Handler<Resume> for Room {
+    type Result = Result<Uuid, ResumeFailure>;
+
+    fn handle(&mut self, msg: Resume, ctx: &mut Context<Self>) -> Self::Result {
+        if self.game.phase() == Phase::Finished {
+            return Err(ResumeFailure::GameFinished);
+        }
+        let player = self
+            .game
+            .player_by_token(&tokens::hash_token(&msg.player_token))
+            .ok_or(ResumeFailure::InvalidToken)?;
+        self.attach_player(player, msg.conn, msg.tx, &msg.player_token);
+        self.check_all_answered(ctx);
+        Ok(player)
+    }
+}
+
+impl Handler<HostJoin> for Room {
+    type Result = Result<(), InvalidHostToken>;
+
+    fn handle(&mut self, msg: HostJoin, _: &mut Context<Self>) -> Self::Result {
+        if !tokens::token_matches(&msg.host_token, &self.host_token_hash) {
+            return Err(InvalidHostToken);
+        }
+        self.conns.insert(msg.conn, Conn { tx: msg.tx, player: None });
+        let text = protocol::frame(&self.host_welcome(now_ms()));
+        self.send_text(msg.conn, text);
+        Ok(())
+    }
+}
+
+impl Handler<SubmitAnswer> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: SubmitAnswer, _: &mut Context<Self>) {
+        let player = self.conns.get(&msg.conn).and_then(|c| c.player);
+        match self.game.submit_answer(player, msg.question, msg.choice, msg.received_at) {
+            Err(reason) => {
+                METRICS.rejected(reason);
+                let text = protocol::frame(&Event::AnswerRejected { question: msg.question, reason: reason.code() });
+                self.send_text(msg.conn, text);
+            }
+            Ok(a) => {
+                let Some(settle) = self.settle.clone() else { return };
+                let row = NewAnswer {
+                    id: a.id,
+                    room_id: self.id,
+                    question: a.question,
+                    player_id: a.player_id,
+                    choice: a.choice,
+                    received_at: a.received_at,
+                    response_ms: a.response_ms,
+                    correct: a.correct,
+                    points: a.points,
+                };
+                self.store.writer.answer(row, settle);
+            }
+        }
+    }
+}
+
+impl Handler<Leave> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: Leave, ctx: &mut Context<Self>) {
+        match self.conns.get(&msg.conn).and_then(|c| c.player) {
+            Some(player) => self.remove_player(player, PlayerStatus::Left, ctx),
+            None => {
+                self.send(msg.conn, Outbound::Close(1000, "left"));
+                self.conns.remove(&msg.conn);
+            }
+        }
+    }
+}
+
+impl Handler<Disconnected> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: Disconnected, ctx: &mut Context<Self>) {
+        self.forget_conn(msg.conn);
+        self.check_all_answered(ctx);
+    }
+}
+
+impl Handler<Control> for Room {
+    type Result = ResponseFuture<Result<RoomView, ControlError>>;
+
+    fn handle(&mut self, msg: Control, ctx: &mut Context<Self>) -> Self::Result {
+        if !tokens::token_matches(&msg.host_token, &self.host_token_hash) {
+            return Box::pin(async { Err(ControlError::Unauthorized) });
+        }
+        // While a question closes, `next` and `end` wait for its reveal (rule 5); `end` during
+        // an open question closes it first.
+        let wait = match (msg.action, self.game.phase()) {
+            (ControlAction::Next | ControlAction::End, Phase::Closed) => true,
+            (ControlAction::End, Phase::Question | Phase::Paused) => {
+                self.close_question(CloseReason::Locked, ctx);
+                self.game.phase() == Phase::Closed
+            }
+            _ => false,
+        };
+        let result = if wait {
+            let (reply, rx) = oneshot::channel();
+            self.deferred.push((msg.action, reply));
+            return Box::pin(async move { rx.await.unwrap_or(Err(ControlError::Gone)) });
+        } else {
+            self.apply(msg.action, ctx)
+        };
+        Box::pin(async move { result })
+    }
+}
+
+impl Handler<GetView> for Room {
+    type Result = MessageResult<GetView>;
+
+    fn handle(&mut self, _: GetView, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.view())
+    }
+}
+
+impl Handler<GetLeaderboard> for Room {
+    type Result = MessageResult<GetLeaderboard>;
+
+    fn handle(&mut self, _: GetLeaderboard, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.game.leaderboard())
+    }
+}
+
+impl Handler<VerifyHost> for Room {
+    type Result = bool;
+
+    fn handle(&mut self, msg: VerifyHost, _: &mut Context<Self>) -> bool {
+        tokens::token_matches(&msg.host_token, &self.host_token_hash)
+    }
+}
+
+impl Handler<Settled> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: Settled, ctx: &mut Context<Self>) {
+        self.answer_settled(msg.0, ctx);
+    }
+}

@@ -1,0 +1,137 @@
+//! Building and running the application: connect and migrate, restore rooms, bind the listener
+//! (port 0 works, for tests), serve, and shut down gracefully.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{App, HttpServer, web};
+use tokio::sync::watch;
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Settings;
+use crate::http::{self, AppState};
+use crate::rooms::{self, Registry, RoomDeps};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot reach or prepare the database: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub struct Application {
+    server: Server,
+    port: u16,
+    stopper: Stopper,
+}
+
+/// Stops the application gracefully: no new connections, sockets closed with 1012, the answer
+/// writer flushed, then the server stopped, all within the shutdown timeout.
+#[derive(Clone)]
+pub struct Stopper {
+    handle: ServerHandle,
+    shutdown: Arc<watch::Sender<bool>>,
+    store: Store,
+    timeout: Duration,
+}
+
+impl Stopper {
+    pub async fn stop(&self) {
+        tracing::info!("shutting down: closing sockets and flushing writes");
+        self.handle.pause().await;
+        let _ = self.shutdown.send(true);
+        let drain = async {
+            // Let the sessions send their close frames before the workers stop.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            self.store.writer.flush().await;
+        };
+        if tokio::time::timeout(self.timeout, drain).await.is_err() {
+            tracing::warn!("the writer did not flush within the shutdown timeout");
+        }
+        self.handle.stop(true).await;
+    }
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        let store = Store::connect(&settings.database_url, settings.db_pool_size, settings.answer_write_timeout).await?;
+        let settings = Arc::new(settings);
+        let deps = RoomDeps { store: store.clone(), registry: Registry::default(), settings: settings.clone() };
+        let restored = rooms::recover(&deps).await?;
+        if restored > 0 {
+            tracing::info!(restored, "rooms restored after a restart");
+        }
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let state = web::Data::new(AppState { deps, shutdown: shutdown_rx });
+        let listener = TcpListener::bind(settings.addr)?;
+        let port = listener.local_addr()?.port();
+        let static_dir = settings.static_dir.clone();
+        let server = HttpServer::new(move || {
+            let static_dir = static_dir.clone();
+            App::new()
+                .wrap(TracingLogger::default())
+                .app_data(state.clone())
+                .configure(move |cfg| http::routes(cfg, &static_dir))
+        })
+        .listen(listener)?
+        .disable_signals()
+        .shutdown_timeout(settings.shutdown_timeout.as_secs().max(1))
+        .run();
+        let stopper = Stopper {
+            handle: server.handle(),
+            shutdown: Arc::new(shutdown_tx),
+            store,
+            timeout: settings.shutdown_timeout,
+        };
+        Ok(Application { server, port, stopper })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
+    }
+
+    /// Serves until the server is stopped.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    /// Serves until SIGTERM or SIGINT, then shuts down gracefully.
+    pub async fn run_until_signal(self) -> std::io::Result<()> {
+        let stopper = self.stopper.clone();
+        actix_web::rt::spawn(async move {
+            wait_for_signal().await;
+            stopper.stop().await;
+        });
+        self.server.await
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
