@@ -1,0 +1,82 @@
+// Shared set-up for the browser tests: Debian's Chromium driven by
+// playwright-core, the server under test at BASE_URL (started by the
+// project's test script, not here), and small waits on what a person sees.
+
+import { chromium } from 'playwright-core';
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+export const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
+export const ADMIN_TOKEN = process.env.ADMIN_TOKEN || 'admin-secret';
+export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR || path.resolve(here, '../../docs/screenshots');
+
+export const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 };
+export const DESKTOP = { viewport: { width: 1280, height: 720 } };
+
+export async function launch() {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)`);
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** A new page that fails the test run on uncaught page errors. */
+export async function newPage(browser, options, errors) {
+  const context = await browser.newContext({ ...options, baseURL: BASE_URL, reducedMotion: 'reduce' });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  page.on('pageerror', (e) => errors.push(`${page.url()}: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource|WebSocket/.test(m.text())) {
+      errors.push(`${page.url()}: console: ${m.text()}`);
+    }
+  });
+  return page;
+}
+
+/** Waits until `text` (string or RegExp) is visible on `page`. */
+export async function see(page, text, { timeout = 15000, within } = {}) {
+  const root = within ? page.locator(within) : page;
+  const loc = root.getByText(text).filter({ visible: true }).first();
+  await loc.waitFor({ state: 'visible', timeout });
+  return loc;
+}
+
+export async function seeHeading(page, name, { timeout = 15000 } = {}) {
+  const loc = page.getByRole('heading', { name }).filter({ visible: true }).first();
+  await loc.waitFor({ state: 'visible', timeout });
+  return loc;
+}
+
+let shots = 0;
+/** Saves a PNG of what the page shows now under docs/screenshots. */
+export async function screenshot(page, name) {
+  if (process.env.SCREENSHOTS === '0') return;
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  // Let entrance animations and the toast settle.
+  await page.waitForTimeout(400);
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), animations: 'disabled' });
+  shots++;
+}
+
+/** Hides a toast that would cover what a screenshot is for. */
+export async function hideToast(page) {
+  await page.evaluate(() => document.querySelector('#toast')?.classList.remove('is-visible'));
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
