@@ -257,7 +257,7 @@ describe('a whole game in the browser', { concurrency: false }, () => {
     await see(host, 'kicked', { within: '#players-table' });
     await see(host, 'What is the capital of Australia?');
     await see(host, /% correct/);
-    await screenshot(host, 'admin-results');
+    await screenshot(host, 'admin-results', { fullPage: true });
   });
 
   it('had no script errors on any page', () => {

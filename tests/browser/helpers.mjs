@@ -63,15 +63,13 @@ export async function seeHeading(page, name, { timeout = 15000 } = {}) {
   return loc;
 }
 
-let shots = 0;
 /** Saves a PNG of what the page shows now under docs/screenshots. */
-export async function screenshot(page, name) {
+export async function screenshot(page, name, { fullPage = false } = {}) {
   if (process.env.SCREENSHOTS === '0') return;
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   // Let entrance animations and the toast settle.
   await page.waitForTimeout(400);
-  await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), animations: 'disabled' });
-  shots++;
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), animations: 'disabled', fullPage });
 }
 
 /** Hides a toast that would cover what a screenshot is for. */
