@@ -684,3 +684,7 @@ pub struct RestoredState {
     pub started_at: Option<Millis>,
     pub finished_at: Option<Millis>,
 }
+
+#[cfg(test)]
+#[path = "game_tests.rs"]
+mod tests;

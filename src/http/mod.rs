@@ -34,6 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, static_dir: &str) {
         .service(resource("/api/admin/rooms/{room_id}/results").route(web::get().to(admin::results)))
         .service(resource("/healthz").route(web::get().to(ops::healthz)))
         .service(resource("/metrics").route(web::get().to(ops::metrics)))
+        .service(resource("/api/openapi.json").route(web::get().to(ops::openapi)))
         .service(resource("/ws").route(web::get().to(crate::ws::ws_route)))
         .service(
             actix_files::Files::new("/", static_dir)

@@ -1,4 +1,5 @@
-//! Operations: `/healthz` (503 while Postgres is unreachable) and `/metrics`.
+//! Operations: `/healthz` (503 while Postgres is unreachable), `/metrics`, and the OpenAPI
+//! description of the REST API.
 
 use std::time::Duration;
 
@@ -17,4 +18,9 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 
 pub async fn metrics() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(METRICS.render())
+}
+
+/// The OpenAPI 3 description of the REST API, compiled into the binary.
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(include_str!("openapi.json"))
 }

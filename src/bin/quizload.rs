@@ -1,0 +1,2 @@
+//! quizload: the load generator (being written).
+fn main() {}

@@ -1,0 +1,1 @@
+//! Unit tests of the phase machine and answer judging (being written).
