@@ -51,10 +51,12 @@ impl Settings {
 
     /// Reads settings through `get`, so tests can pass their own values.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
-        let database_url = get("DATABASE_URL").filter(|v| !v.is_empty()).ok_or(ConfigError {
-            name: "DATABASE_URL",
-            problem: "is not set (e.g. postgres://postgres@127.0.0.1:5432/quizroom)".into(),
-        })?;
+        let database_url = get("DATABASE_URL")
+            .filter(|v| !v.is_empty())
+            .ok_or(ConfigError {
+                name: "DATABASE_URL",
+                problem: "is not set (e.g. postgres://postgres@127.0.0.1:5432/quizroom)".into(),
+            })?;
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("") | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -67,10 +69,14 @@ impl Settings {
         };
         Ok(Settings {
             database_url,
-            addr: parse_or(&get, "QUIZROOM_ADDR", "127.0.0.1:8080".parse().map_err(|_| ConfigError {
-                name: "QUIZROOM_ADDR",
-                problem: "bad default".into(),
-            })?)?,
+            addr: parse_or(
+                &get,
+                "QUIZROOM_ADDR",
+                "127.0.0.1:8080".parse().map_err(|_| ConfigError {
+                    name: "QUIZROOM_ADDR",
+                    problem: "bad default".into(),
+                })?,
+            )?,
             admin_token: get("ADMIN_TOKEN").filter(|v| !v.is_empty()),
             tick: Duration::from_millis(parse_in(&get, "TICK_MS", 1000, 50, 60_000)?),
             max_players_cap: parse_in(&get, "MAX_PLAYERS_CAP", 5000, 1, 1_000_000)? as u32,
@@ -78,14 +84,47 @@ impl Settings {
             ws_rate_per_s: parse_in(&get, "WS_RATE_PER_S", 20, 1, 100_000)? as f64,
             ws_rate_burst: parse_in(&get, "WS_RATE_BURST", 40, 1, 100_000)? as f64,
             ws_send_queue: parse_in(&get, "WS_SEND_QUEUE", 256, 8, 1 << 16)? as usize,
-            ws_heartbeat: Duration::from_millis(parse_in(&get, "WS_HEARTBEAT_MS", 5000, 100, 600_000)?),
-            ws_client_timeout: Duration::from_millis(parse_in(&get, "WS_CLIENT_TIMEOUT_MS", 15_000, 200, 3_600_000)?),
-            answer_write_timeout: Duration::from_millis(parse_in(&get, "ANSWER_WRITE_TIMEOUT_MS", 5000, 100, 600_000)?),
-            shutdown_timeout: Duration::from_millis(parse_in(&get, "SHUTDOWN_TIMEOUT_MS", 10_000, 100, 600_000)?),
-            max_body_bytes: parse_in(&get, "MAX_BODY_BYTES", 2 * 1024 * 1024, 1024, 64 << 20)? as usize,
-            static_dir: get("QUIZROOM_STATIC_DIR").filter(|v| !v.is_empty()).unwrap_or_else(|| "static".into()),
+            ws_heartbeat: Duration::from_millis(parse_in(
+                &get,
+                "WS_HEARTBEAT_MS",
+                5000,
+                100,
+                600_000,
+            )?),
+            ws_client_timeout: Duration::from_millis(parse_in(
+                &get,
+                "WS_CLIENT_TIMEOUT_MS",
+                15_000,
+                200,
+                3_600_000,
+            )?),
+            answer_write_timeout: Duration::from_millis(parse_in(
+                &get,
+                "ANSWER_WRITE_TIMEOUT_MS",
+                5000,
+                100,
+                600_000,
+            )?),
+            shutdown_timeout: Duration::from_millis(parse_in(
+                &get,
+                "SHUTDOWN_TIMEOUT_MS",
+                10_000,
+                100,
+                600_000,
+            )?),
+            max_body_bytes: parse_in(&get, "MAX_BODY_BYTES", 2 * 1024 * 1024, 1024, 64 << 20)?
+                as usize,
+            static_dir: get("QUIZROOM_STATIC_DIR")
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| "static".into()),
             log_format,
-            finished_room_ttl: Duration::from_millis(parse_in(&get, "FINISHED_ROOM_TTL_MS", 600_000, 0, 86_400_000)?),
+            finished_room_ttl: Duration::from_millis(parse_in(
+                &get,
+                "FINISHED_ROOM_TTL_MS",
+                600_000,
+                0,
+                86_400_000,
+            )?),
             db_pool_size: parse_in(&get, "DB_POOL_SIZE", 10, 1, 500)? as u32,
         })
     }
@@ -98,7 +137,10 @@ fn parse_or<T: std::str::FromStr>(
 ) -> Result<T, ConfigError> {
     match get(name).filter(|v| !v.is_empty()) {
         None => Ok(default),
-        Some(v) => v.parse().map_err(|_| ConfigError { name, problem: format!("cannot parse {v:?}") }),
+        Some(v) => v.parse().map_err(|_| ConfigError {
+            name,
+            problem: format!("cannot parse {v:?}"),
+        }),
     }
 }
 
@@ -113,7 +155,10 @@ fn parse_in(
     if (min..=max).contains(&v) {
         Ok(v)
     } else {
-        Err(ConfigError { name, problem: format!("must be between {min} and {max}, not {v}") })
+        Err(ConfigError {
+            name,
+            problem: format!("must be between {min} and {max}, not {v}"),
+        })
     }
 }
 
@@ -123,8 +168,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -142,7 +189,10 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_variable() {
-        assert_eq!(settings(&[]).map_err(|e| e.name).err(), Some("DATABASE_URL"));
+        assert_eq!(
+            settings(&[]).map_err(|e| e.name).err(),
+            Some("DATABASE_URL")
+        );
         let e = settings(&[("DATABASE_URL", "x"), ("TICK_MS", "abc")]).err();
         assert_eq!(e.map(|e| e.name), Some("TICK_MS"));
         let e = settings(&[("DATABASE_URL", "x"), ("LOG_FORMAT", "xml")]).err();

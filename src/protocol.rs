@@ -12,12 +12,26 @@ use crate::domain::Millis;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientMessage {
-    Join { code: String, nickname: String },
-    Resume { code: String, player_token: String },
-    Host { code: String, host_token: String },
+    Join {
+        code: String,
+        nickname: String,
+    },
+    Resume {
+        code: String,
+        player_token: String,
+    },
+    Host {
+        code: String,
+        host_token: String,
+    },
     /// `question` and `choice` are any JSON integers; range checks are the room's (rule 21).
-    Answer { question: i64, choice: i64 },
-    Ping { client_time: Value },
+    Answer {
+        question: i64,
+        choice: i64,
+    },
+    Ping {
+        client_time: Value,
+    },
     Leave,
 }
 
@@ -46,25 +60,52 @@ impl ClientMessage {
     pub fn parse(text: &str) -> Result<ClientMessage, FrameError> {
         let value: Value = serde_json::from_str(text).map_err(|_| FrameError::InvalidJson)?;
         let Value::Object(obj) = value else {
-            return Err(FrameError::InvalidMessage("a message must be a JSON object".into()));
+            return Err(FrameError::InvalidMessage(
+                "a message must be a JSON object".into(),
+            ));
         };
         let kind = match obj.get("type") {
             Some(Value::String(t)) => t.as_str(),
-            Some(_) => return Err(FrameError::InvalidMessage("\"type\" must be a string".into())),
-            None => return Err(FrameError::InvalidMessage("the message has no \"type\"".into())),
+            Some(_) => {
+                return Err(FrameError::InvalidMessage(
+                    "\"type\" must be a string".into(),
+                ));
+            }
+            None => {
+                return Err(FrameError::InvalidMessage(
+                    "the message has no \"type\"".into(),
+                ));
+            }
         };
         Ok(match kind {
-            "join" => ClientMessage::Join { code: string(&obj, "code")?, nickname: string(&obj, "nickname")? },
+            "join" => ClientMessage::Join {
+                code: string(&obj, "code")?,
+                nickname: string(&obj, "nickname")?,
+            },
             "resume" => ClientMessage::Resume {
                 code: string(&obj, "code")?,
                 player_token: string(&obj, "player_token")?,
             },
-            "host" => ClientMessage::Host { code: string(&obj, "code")?, host_token: string(&obj, "host_token")? },
-            "answer" => ClientMessage::Answer { question: integer(&obj, "question")?, choice: integer(&obj, "choice")? },
+            "host" => ClientMessage::Host {
+                code: string(&obj, "code")?,
+                host_token: string(&obj, "host_token")?,
+            },
+            "answer" => ClientMessage::Answer {
+                question: integer(&obj, "question")?,
+                choice: integer(&obj, "choice")?,
+            },
             "ping" => match obj.get("client_time") {
-                Some(v @ Value::Number(_)) => ClientMessage::Ping { client_time: v.clone() },
-                Some(Value::Null) | None => ClientMessage::Ping { client_time: Value::Null },
-                Some(_) => return Err(FrameError::InvalidMessage("\"client_time\" must be a number".into())),
+                Some(v @ Value::Number(_)) => ClientMessage::Ping {
+                    client_time: v.clone(),
+                },
+                Some(Value::Null) | None => ClientMessage::Ping {
+                    client_time: Value::Null,
+                },
+                Some(_) => {
+                    return Err(FrameError::InvalidMessage(
+                        "\"client_time\" must be a number".into(),
+                    ));
+                }
             },
             "leave" => ClientMessage::Leave,
             other => return Err(FrameError::UnknownType(truncate(other, 40))),
@@ -79,18 +120,28 @@ fn truncate(s: &str, max: usize) -> String {
 fn string(obj: &Map<String, Value>, field: &str) -> Result<String, FrameError> {
     match obj.get(field) {
         Some(Value::String(s)) => Ok(s.clone()),
-        Some(_) => Err(FrameError::InvalidMessage(format!("\"{field}\" must be a string"))),
-        None => Err(FrameError::InvalidMessage(format!("\"{field}\" is required"))),
+        Some(_) => Err(FrameError::InvalidMessage(format!(
+            "\"{field}\" must be a string"
+        ))),
+        None => Err(FrameError::InvalidMessage(format!(
+            "\"{field}\" is required"
+        ))),
     }
 }
 
 /// A JSON integer. Integers beyond i64 saturate, which no index can match.
 fn integer(obj: &Map<String, Value>, field: &str) -> Result<i64, FrameError> {
     match obj.get(field) {
-        Some(Value::Number(n)) if n.is_i64() => n.as_i64().ok_or_else(|| FrameError::InvalidMessage(format!("\"{field}\" must be an integer"))),
+        Some(Value::Number(n)) if n.is_i64() => n
+            .as_i64()
+            .ok_or_else(|| FrameError::InvalidMessage(format!("\"{field}\" must be an integer"))),
         Some(Value::Number(n)) if n.is_u64() => Ok(i64::MAX),
-        Some(_) => Err(FrameError::InvalidMessage(format!("\"{field}\" must be an integer"))),
-        None => Err(FrameError::InvalidMessage(format!("\"{field}\" is required"))),
+        Some(_) => Err(FrameError::InvalidMessage(format!(
+            "\"{field}\" must be an integer"
+        ))),
+        None => Err(FrameError::InvalidMessage(format!(
+            "\"{field}\" is required"
+        ))),
     }
 }
 
@@ -109,7 +160,9 @@ pub enum Outbound {
 pub type ConnTx = tokio::sync::mpsc::Sender<Outbound>;
 
 pub fn frame<T: Serialize>(msg: &T) -> ByteString {
-    ByteString::from(serde_json::to_string(msg).unwrap_or_else(|_| r#"{"type":"error","code":"internal","message":"could not encode a message"}"#.into()))
+    ByteString::from(serde_json::to_string(msg).unwrap_or_else(|_| {
+        r#"{"type":"error","code":"internal","message":"could not encode a message"}"#.into()
+    }))
 }
 
 /// Appends a personal `"you"` object to a message serialized once for everyone.
@@ -133,7 +186,11 @@ pub struct ErrorMsg<'a> {
 }
 
 pub fn error_frame(code: &str, message: &str) -> ByteString {
-    frame(&ErrorMsg { kind: "error", code, message })
+    frame(&ErrorMsg {
+        kind: "error",
+        code,
+        message,
+    })
 }
 
 /// A question as sent when it opens, and inside snapshots.
@@ -249,21 +306,71 @@ pub struct RevealYou {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event<'a> {
-    Lobby { player_count: usize },
-    PlayerJoined { player_id: Uuid, nickname: &'a str, player_count: usize },
-    PlayerLeft { player_id: Uuid, nickname: &'a str, player_count: usize },
-    Tick { question: usize, remaining_ms: Millis, server_time: Millis },
-    Paused { question: usize, remaining_ms: Millis, server_time: Millis },
-    Resumed { question: usize, remaining_ms: Millis, deadline_at: Millis, server_time: Millis },
-    TimeUp { question: usize, reason: &'static str, server_time: Millis },
-    AnswerAck { question: usize, choice: usize, received_at: Millis },
-    AnswerRejected { question: i64, reason: &'static str },
-    AnswersProgress { question: usize, answered: usize, player_count: usize },
-    Reveal { question: usize, correct: usize, distribution: &'a [u32], answered: u32 },
-    Leaderboard { entries: &'a [LeaderboardEntry] },
-    GameOver { entries: &'a [LeaderboardEntry] },
+    Lobby {
+        player_count: usize,
+    },
+    PlayerJoined {
+        player_id: Uuid,
+        nickname: &'a str,
+        player_count: usize,
+    },
+    PlayerLeft {
+        player_id: Uuid,
+        nickname: &'a str,
+        player_count: usize,
+    },
+    Tick {
+        question: usize,
+        remaining_ms: Millis,
+        server_time: Millis,
+    },
+    Paused {
+        question: usize,
+        remaining_ms: Millis,
+        server_time: Millis,
+    },
+    Resumed {
+        question: usize,
+        remaining_ms: Millis,
+        deadline_at: Millis,
+        server_time: Millis,
+    },
+    TimeUp {
+        question: usize,
+        reason: &'static str,
+        server_time: Millis,
+    },
+    AnswerAck {
+        question: usize,
+        choice: usize,
+        received_at: Millis,
+    },
+    AnswerRejected {
+        question: i64,
+        reason: &'static str,
+    },
+    AnswersProgress {
+        question: usize,
+        answered: usize,
+        player_count: usize,
+    },
+    Reveal {
+        question: usize,
+        correct: usize,
+        distribution: &'a [u32],
+        answered: u32,
+    },
+    Leaderboard {
+        entries: &'a [LeaderboardEntry],
+    },
+    GameOver {
+        entries: &'a [LeaderboardEntry],
+    },
     Kicked {},
-    Pong { client_time: &'a Value, server_time: Millis },
+    Pong {
+        client_time: &'a Value,
+        server_time: Millis,
+    },
 }
 
 #[cfg(test)]
@@ -285,21 +392,39 @@ mod tests {
         assert_eq!(code_of(r#"{"code": "1"}"#), "invalid_message");
         assert_eq!(code_of(r#"{"type": 5}"#), "invalid_message");
         assert_eq!(code_of(r#"{"type": "nope"}"#), "unknown_type");
-        assert_eq!(code_of(r#"{"type": "join", "code": 123456, "nickname": ["x"]}"#), "invalid_message");
-        assert_eq!(code_of(r#"{"type": "answer", "question": "zero", "choice": null}"#), "invalid_message");
-        assert_eq!(code_of(r#"{"type": "answer", "question": 0, "choice": 1.5}"#), "invalid_message");
-        assert_eq!(code_of(r#"{"type": "answer", "question": 0}"#), "invalid_message");
+        assert_eq!(
+            code_of(r#"{"type": "join", "code": 123456, "nickname": ["x"]}"#),
+            "invalid_message"
+        );
+        assert_eq!(
+            code_of(r#"{"type": "answer", "question": "zero", "choice": null}"#),
+            "invalid_message"
+        );
+        assert_eq!(
+            code_of(r#"{"type": "answer", "question": 0, "choice": 1.5}"#),
+            "invalid_message"
+        );
+        assert_eq!(
+            code_of(r#"{"type": "answer", "question": 0}"#),
+            "invalid_message"
+        );
     }
 
     #[test]
     fn integers_of_any_size_are_messages() {
         assert_eq!(
             ClientMessage::parse(r#"{"type":"answer","question":0,"choice":-3}"#),
-            Ok(ClientMessage::Answer { question: 0, choice: -3 })
+            Ok(ClientMessage::Answer {
+                question: 0,
+                choice: -3
+            })
         );
         assert_eq!(
             ClientMessage::parse(r#"{"type":"answer","question":0,"choice":18446744073709551615}"#),
-            Ok(ClientMessage::Answer { question: 0, choice: i64::MAX })
+            Ok(ClientMessage::Answer {
+                question: 0,
+                choice: i64::MAX
+            })
         );
     }
 
@@ -314,9 +439,16 @@ mod tests {
 
     #[test]
     fn events_are_tagged_with_snake_case_types() {
-        let f = frame(&Event::TimeUp { question: 2, reason: "deadline", server_time: 10 });
+        let f = frame(&Event::TimeUp {
+            question: 2,
+            reason: "deadline",
+            server_time: 10,
+        });
         let v: Value = serde_json::from_str(&f).expect("json");
-        assert_eq!(v, serde_json::json!({"type": "time_up", "question": 2, "reason": "deadline", "server_time": 10}));
+        assert_eq!(
+            v,
+            serde_json::json!({"type": "time_up", "question": 2, "reason": "deadline", "server_time": 10})
+        );
         let f = frame(&Event::Kicked {});
         assert_eq!(&*f, r#"{"type":"kicked"}"#);
     }

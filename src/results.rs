@@ -75,7 +75,11 @@ fn rounded_mean(values: &[i64]) -> Option<i64> {
 }
 
 pub fn build(s: &StoredRoom) -> Results {
-    let revealed: Vec<bool> = s.questions.iter().map(|q| q.revealed_at.is_some()).collect();
+    let revealed: Vec<bool> = s
+        .questions
+        .iter()
+        .map(|q| q.revealed_at.is_some())
+        .collect();
     let is_revealed = |q: i32| revealed.get(q as usize).copied().unwrap_or(false);
     let questions = s
         .questions
@@ -125,7 +129,11 @@ pub fn build(s: &StoredRoom) -> Results {
     let players = rank(standings)
         .into_iter()
         .map(|r| {
-            let status = s.players.iter().find(|p| p.id == r.player_id).map_or("active", |p| p.status.as_str());
+            let status = s
+                .players
+                .iter()
+                .find(|p| p.id == r.player_id)
+                .map_or("active", |p| p.status.as_str());
             let answers: Vec<AnswerResult> = s
                 .answers
                 .iter()
@@ -166,13 +174,19 @@ pub fn build(s: &StoredRoom) -> Results {
     }
 }
 
-pub const CSV_HEADER: &str = "room_code,player_id,nickname,question,choice,correct,points,response_ms,received_at";
+pub const CSV_HEADER: &str =
+    "room_code,player_id,nickname,question,choice,correct,points,response_ms,received_at";
 
 /// One row per player and revealed question; unanswered ones have empty choice and times.
 pub fn csv(results: &Results) -> String {
     let mut out = String::from(CSV_HEADER);
     out.push('\n');
-    let revealed: Vec<usize> = results.questions.iter().filter(|q| q.revealed).map(|q| q.index).collect();
+    let revealed: Vec<usize> = results
+        .questions
+        .iter()
+        .filter(|q| q.revealed)
+        .map(|q| q.index)
+        .collect();
     for p in &results.players {
         for q in &revealed {
             let a = p.answers.iter().find(|a| a.question == *q);
@@ -197,8 +211,16 @@ pub fn csv(results: &Results) -> String {
 /// Quotes a field when it holds a comma, quote or line break. A leading `=`, `+`, `-` or `@`
 /// is prefixed with `'` so that spreadsheets do not run a nickname as a formula.
 fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_owned() };
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
 }
 
 /// The leaderboard of a room from the store: players still in it, ranked.
@@ -207,7 +229,11 @@ pub fn leaderboard_json(results: &Results) -> Value {
         .players
         .iter()
         .filter(|p| p.status == "active")
-        .map(|p| Standing { player_id: p.player_id, nickname: p.nickname.clone(), score: p.score })
+        .map(|p| Standing {
+            player_id: p.player_id,
+            nickname: p.nickname.clone(),
+            score: p.score,
+        })
         .collect();
     let entries: Vec<Value> = rank(standings)
         .into_iter()

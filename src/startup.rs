@@ -58,15 +58,27 @@ impl Stopper {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
-        let store = Store::connect(&settings.database_url, settings.db_pool_size, settings.answer_write_timeout).await?;
+        let store = Store::connect(
+            &settings.database_url,
+            settings.db_pool_size,
+            settings.answer_write_timeout,
+        )
+        .await?;
         let settings = Arc::new(settings);
-        let deps = RoomDeps { store: store.clone(), registry: Registry::default(), settings: settings.clone() };
+        let deps = RoomDeps {
+            store: store.clone(),
+            registry: Registry::default(),
+            settings: settings.clone(),
+        };
         let restored = rooms::recover(&deps).await?;
         if restored > 0 {
             tracing::info!(restored, "rooms restored after a restart");
         }
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let state = web::Data::new(AppState { deps, shutdown: shutdown_rx });
+        let state = web::Data::new(AppState {
+            deps,
+            shutdown: shutdown_rx,
+        });
         let listener = TcpListener::bind(settings.addr)?;
         let port = listener.local_addr()?.port();
         let static_dir = settings.static_dir.clone();
@@ -87,7 +99,11 @@ impl Application {
             store,
             timeout: settings.shutdown_timeout,
         };
-        Ok(Application { server, port, stopper })
+        Ok(Application {
+            server,
+            port,
+            stopper,
+        })
     }
 
     pub fn port(&self) -> u16 {

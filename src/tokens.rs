@@ -18,12 +18,17 @@ pub fn hash_token(token: &str) -> String {
 
 /// Does `token` hash to `stored_hash`? Constant time in the hash comparison.
 pub fn token_matches(token: &str, stored_hash: &str) -> bool {
-    hash_token(token).as_bytes().ct_eq(stored_hash.as_bytes()).into()
+    hash_token(token)
+        .as_bytes()
+        .ct_eq(stored_hash.as_bytes())
+        .into()
 }
 
 /// Constant-time equality of two secrets of any length (the admin token).
 pub fn secrets_equal(a: &str, b: &str) -> bool {
-    Sha256::digest(a.as_bytes()).ct_eq(&Sha256::digest(b.as_bytes())).into()
+    Sha256::digest(a.as_bytes())
+        .ct_eq(&Sha256::digest(b.as_bytes()))
+        .into()
 }
 
 fn hex(bytes: &[u8]) -> String {

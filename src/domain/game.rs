@@ -294,7 +294,9 @@ impl Game {
     }
 
     pub fn active_players(&self) -> impl Iterator<Item = &Player> {
-        self.players.values().filter(|p| p.status == PlayerStatus::Active)
+        self.players
+            .values()
+            .filter(|p| p.status == PlayerStatus::Active)
     }
 
     /// Players in the room, connected or not (rule 19); left and kicked ones are gone.
@@ -311,7 +313,10 @@ impl Game {
     }
 
     pub fn answers_to(&self, question: usize) -> impl Iterator<Item = &Answer> {
-        self.answers.get(question).into_iter().flat_map(|a| a.values())
+        self.answers
+            .get(question)
+            .into_iter()
+            .flat_map(|a| a.values())
     }
 
     /// Accepted answers to a question that are already durable (acknowledged).
@@ -387,7 +392,9 @@ impl Game {
     /// A player leaves or is kicked: out of the roster, nickname free, token dead; accepted
     /// answers stay counted (rule 9). Returns false if the player was already gone.
     pub fn remove_player(&mut self, id: Uuid, how: PlayerStatus) -> bool {
-        let Some(p) = self.players.get_mut(&id) else { return false };
+        let Some(p) = self.players.get_mut(&id) else {
+            return false;
+        };
         if p.status != PlayerStatus::Active {
             return false;
         }
@@ -401,7 +408,9 @@ impl Game {
 
     /// Rule 10: every connected player has answered the open question, and someone is connected.
     pub fn all_connected_answered(&self) -> bool {
-        let Some(round) = self.round.as_ref() else { return false };
+        let Some(round) = self.round.as_ref() else {
+            return false;
+        };
         if self.phase != Phase::Question {
             return false;
         }
@@ -467,8 +476,11 @@ impl Game {
         }
         let response_ms = (received_at - round.started_at - round.paused_ms).max(0);
         let correct = choice == spec.correct;
-        let points =
-            if correct { points_for_correct(spec.points, response_ms, spec.time_limit_ms) } else { 0 };
+        let points = if correct {
+            points_for_correct(spec.points, response_ms, spec.time_limit_ms)
+        } else {
+            0
+        };
         Ok(Answer {
             id: Uuid::new_v4(),
             player_id: player.id,
@@ -484,7 +496,11 @@ impl Game {
 
     /// The answer's row is committed: it may be acknowledged.
     pub fn confirm_answer(&mut self, player: Uuid, question: usize, id: Uuid) -> bool {
-        match self.answers.get_mut(question).and_then(|a| a.get_mut(&player)) {
+        match self
+            .answers
+            .get_mut(question)
+            .and_then(|a| a.get_mut(&player))
+        {
             Some(a) if a.id == id => {
                 a.durable = true;
                 true
@@ -496,7 +512,9 @@ impl Game {
     /// The answer could not be stored: as if it never came, so the player may answer again.
     pub fn discard_answer(&mut self, player: Uuid, question: usize, id: Uuid) {
         if let Some(answers) = self.answers.get_mut(question)
-            && answers.get(&player).is_some_and(|a| a.id == id && !a.durable)
+            && answers
+                .get(&player)
+                .is_some_and(|a| a.id == id && !a.durable)
         {
             answers.remove(&player);
         }
@@ -505,7 +523,10 @@ impl Game {
     // ----- phases --------------------------------------------------------------------------
 
     fn refuse(&self, action: &'static str) -> InvalidState {
-        InvalidState { action, status: self.status().as_str() }
+        InvalidState {
+            action,
+            status: self.status().as_str(),
+        }
     }
 
     pub fn start(&mut self, now: Millis) -> Result<usize, InvalidState> {
@@ -603,7 +624,12 @@ impl Game {
                 p.score += i64::from(a.points);
             }
         }
-        Ok(RevealOutcome { question: index, correct: spec.correct, distribution, answered })
+        Ok(RevealOutcome {
+            question: index,
+            correct: spec.correct,
+            distribution,
+            answered,
+        })
     }
 
     /// From reveal: the next question, or the end after the last one.
@@ -653,7 +679,14 @@ impl Game {
                 game.nickname_owner.insert(p.nickname.key(), p.id);
                 game.token_owner.insert(p.token_hash.clone(), p.id);
             }
-            game.players.insert(p.id, Player { connected: false, score: 0, ..p });
+            game.players.insert(
+                p.id,
+                Player {
+                    connected: false,
+                    score: 0,
+                    ..p
+                },
+            );
         }
         for a in state.answers {
             if a.question < game.answers.len() {

@@ -62,7 +62,11 @@ mod tests {
     fn trims_and_keeps_every_script_and_emoji() {
         assert_eq!(Nickname::parse("  Bob  ").map(|n| n.0), Ok("Bob".into()));
         for name in ["🦀 crab", "שלום", "مرحبا", "日本語", "Zoë"] {
-            assert_eq!(Nickname::parse(name).map(|n| n.0), Ok(name.into()), "{name}");
+            assert_eq!(
+                Nickname::parse(name).map(|n| n.0),
+                Ok(name.into()),
+                "{name}"
+            );
         }
     }
 
@@ -70,7 +74,10 @@ mod tests {
     fn length_counts_code_points_after_trimming() {
         assert!(Nickname::parse(&"n".repeat(24)).is_ok());
         assert!(Nickname::parse(&format!("  {}  ", "n".repeat(24))).is_ok());
-        assert_eq!(Nickname::parse(&"n".repeat(25)), Err(NicknameError::TooLong));
+        assert_eq!(
+            Nickname::parse(&"n".repeat(25)),
+            Err(NicknameError::TooLong)
+        );
         assert!(Nickname::parse(&"🦀".repeat(24)).is_ok());
         assert_eq!(Nickname::parse(""), Err(NicknameError::Empty));
         assert_eq!(Nickname::parse(" \t\u{3000} "), Err(NicknameError::Empty));
@@ -78,8 +85,18 @@ mod tests {
 
     #[test]
     fn rejects_control_and_bidi_override_characters() {
-        for bad in ["bell\u{7}", "a\u{0}b", "x\u{202E}y", "x\u{2066}y", "a\u{85}b"] {
-            assert_eq!(Nickname::parse(bad), Err(NicknameError::ForbiddenCharacter), "{bad:?}");
+        for bad in [
+            "bell\u{7}",
+            "a\u{0}b",
+            "x\u{202E}y",
+            "x\u{2066}y",
+            "a\u{85}b",
+        ] {
+            assert_eq!(
+                Nickname::parse(bad),
+                Err(NicknameError::ForbiddenCharacter),
+                "{bad:?}"
+            );
         }
     }
 

@@ -54,7 +54,10 @@ pub struct QuizError {
 }
 
 fn bad(field: impl Into<String>, message: impl Into<String>) -> QuizError {
-    QuizError { field: field.into(), message: message.into() }
+    QuizError {
+        field: field.into(),
+        message: message.into(),
+    }
 }
 
 impl Quiz {
@@ -70,7 +73,10 @@ impl Quiz {
             None => return Err(bad("questions", "is required")),
         };
         if questions.is_empty() || questions.len() > MAX_QUESTIONS {
-            return Err(bad("questions", format!("must hold 1 to {MAX_QUESTIONS} questions")));
+            return Err(bad(
+                "questions",
+                format!("must hold 1 to {MAX_QUESTIONS} questions"),
+            ));
         }
         let questions = questions
             .iter()
@@ -78,7 +84,11 @@ impl Quiz {
             .map(|(i, q)| parse_question(q, &format!("questions[{i}]")))
             .collect::<Result<Vec<_>, _>>()?;
         let settings = parse_settings(obj.get("settings"), max_players_cap)?;
-        Ok(Quiz { title, questions, settings })
+        Ok(Quiz {
+            title,
+            questions,
+            settings,
+        })
     }
 }
 
@@ -86,7 +96,11 @@ fn parse_question(value: &Value, path: &str) -> Result<Question, QuizError> {
     let Some(obj) = value.as_object() else {
         return Err(bad(path, "must be an object"));
     };
-    let prompt = text_field(obj.get("prompt"), &format!("{path}.prompt"), MAX_PROMPT_CHARS)?;
+    let prompt = text_field(
+        obj.get("prompt"),
+        &format!("{path}.prompt"),
+        MAX_PROMPT_CHARS,
+    )?;
     let choices_path = format!("{path}.choices");
     let choices = match obj.get("choices") {
         Some(Value::Array(items)) => items,
@@ -117,7 +131,13 @@ fn parse_question(value: &Value, path: &str) -> Result<Question, QuizError> {
     .map_or(DEFAULT_TIME_LIMIT_MS, |v| v as u32);
     let points = optional_int(obj.get("points"), &format!("{path}.points"), POINTS)?
         .map_or(DEFAULT_POINTS, |v| v as u32);
-    Ok(Question { prompt, choices, correct, time_limit_ms, points })
+    Ok(Question {
+        prompt,
+        choices,
+        correct,
+        time_limit_ms,
+        points,
+    })
 }
 
 fn parse_settings(value: Option<&Value>, max_players_cap: u32) -> Result<RoomSettings, QuizError> {
@@ -133,15 +153,27 @@ fn parse_settings(value: Option<&Value>, max_players_cap: u32) -> Result<RoomSet
         (1, i64::from(max_players_cap)),
     )?
     .map_or(default_max, |v| v as u32);
-    let auto_advance_ms =
-        optional_int(obj.get("auto_advance_ms"), "settings.auto_advance_ms", AUTO_ADVANCE_MS)?
-            .map(|v| v as u32);
+    let auto_advance_ms = optional_int(
+        obj.get("auto_advance_ms"),
+        "settings.auto_advance_ms",
+        AUTO_ADVANCE_MS,
+    )?
+    .map(|v| v as u32);
     let end_when_all_answered = match obj.get("end_when_all_answered") {
         None | Some(Value::Null) => true,
         Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(bad("settings.end_when_all_answered", "must be true or false")),
+        Some(_) => {
+            return Err(bad(
+                "settings.end_when_all_answered",
+                "must be true or false",
+            ));
+        }
     };
-    Ok(RoomSettings { max_players, auto_advance_ms, end_when_all_answered })
+    Ok(RoomSettings {
+        max_players,
+        auto_advance_ms,
+        end_when_all_answered,
+    })
 }
 
 /// A required string, trimmed, 1..=max code points.
@@ -163,7 +195,11 @@ fn text_field(value: Option<&Value>, path: &str, max: usize) -> Result<String, Q
 }
 
 /// An optional integer: absent or null is `None`; otherwise it must lie in `range`.
-fn optional_int(value: Option<&Value>, path: &str, range: (i64, i64)) -> Result<Option<i64>, QuizError> {
+fn optional_int(
+    value: Option<&Value>,
+    path: &str,
+    range: (i64, i64),
+) -> Result<Option<i64>, QuizError> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(v) => int_in(v, path, range.0, range.1).map(Some),
@@ -174,7 +210,10 @@ fn int_in(value: &Value, path: &str, min: i64, max: i64) -> Result<i64, QuizErro
     match value.as_i64() {
         Some(n) if (min..=max).contains(&n) => Ok(n),
         Some(_) => Err(bad(path, format!("must be between {min} and {max}"))),
-        None if value.is_number() => Err(bad(path, format!("must be a whole number between {min} and {max}"))),
+        None if value.is_number() => Err(bad(
+            path,
+            format!("must be a whole number between {min} and {max}"),
+        )),
         None => Err(bad(path, "must be a number")),
     }
 }
@@ -210,7 +249,11 @@ mod tests {
         assert_eq!(q.questions[1].points, 1000);
         assert_eq!(
             q.settings,
-            RoomSettings { max_players: 1000, auto_advance_ms: None, end_when_all_answered: true }
+            RoomSettings {
+                max_players: 1000,
+                auto_advance_ms: None,
+                end_when_all_answered: true
+            }
         );
         let capped = Quiz::parse(&quiz(), 300).expect("valid");
         assert_eq!(capped.settings.max_players, 300);
@@ -228,26 +271,72 @@ mod tests {
 
     #[test]
     fn errors_name_the_deepest_path() {
-        let cases: Vec<(fn(&mut Value), &str)> = vec![
+        type Mutation = fn(&mut Value);
+        let cases: Vec<(Mutation, &str)> = vec![
             (|b| b["title"] = json!("   "), "title"),
             (|b| b["title"] = json!("x".repeat(121)), "title"),
             (|b| b["title"] = json!(7), "title"),
             (|b| b["questions"] = json!([]), "questions"),
-            (|b| b["questions"][1]["prompt"] = json!(" "), "questions[1].prompt"),
-            (|b| b["questions"][1]["choices"] = json!(["one"]), "questions[1].choices"),
-            (|b| b["questions"][0]["choices"] = json!(["a", "b", "c", "d", "e", "f", "g"]), "questions[0].choices"),
-            (|b| b["questions"][0]["choices"][3] = json!("  "), "questions[0].choices[3]"),
-            (|b| b["questions"][0]["choices"][2] = json!(null), "questions[0].choices[2]"),
-            (|b| b["questions"][0]["correct"] = json!(4), "questions[0].correct"),
-            (|b| b["questions"][0]["correct"] = json!(-1), "questions[0].correct"),
-            (|b| b["questions"][0]["correct"] = json!(1.5), "questions[0].correct"),
-            (|b| b["questions"][0]["time_limit_ms"] = json!(499), "questions[0].time_limit_ms"),
-            (|b| b["questions"][0]["time_limit_ms"] = json!(600_001), "questions[0].time_limit_ms"),
-            (|b| b["questions"][1]["points"] = json!(10_001), "questions[1].points"),
-            (|b| b["settings"] = json!({"max_players": 0}), "settings.max_players"),
-            (|b| b["settings"] = json!({"max_players": 5001}), "settings.max_players"),
-            (|b| b["settings"] = json!({"auto_advance_ms": 100}), "settings.auto_advance_ms"),
-            (|b| b["settings"] = json!({"end_when_all_answered": "yes"}), "settings.end_when_all_answered"),
+            (
+                |b| b["questions"][1]["prompt"] = json!(" "),
+                "questions[1].prompt",
+            ),
+            (
+                |b| b["questions"][1]["choices"] = json!(["one"]),
+                "questions[1].choices",
+            ),
+            (
+                |b| b["questions"][0]["choices"] = json!(["a", "b", "c", "d", "e", "f", "g"]),
+                "questions[0].choices",
+            ),
+            (
+                |b| b["questions"][0]["choices"][3] = json!("  "),
+                "questions[0].choices[3]",
+            ),
+            (
+                |b| b["questions"][0]["choices"][2] = json!(null),
+                "questions[0].choices[2]",
+            ),
+            (
+                |b| b["questions"][0]["correct"] = json!(4),
+                "questions[0].correct",
+            ),
+            (
+                |b| b["questions"][0]["correct"] = json!(-1),
+                "questions[0].correct",
+            ),
+            (
+                |b| b["questions"][0]["correct"] = json!(1.5),
+                "questions[0].correct",
+            ),
+            (
+                |b| b["questions"][0]["time_limit_ms"] = json!(499),
+                "questions[0].time_limit_ms",
+            ),
+            (
+                |b| b["questions"][0]["time_limit_ms"] = json!(600_001),
+                "questions[0].time_limit_ms",
+            ),
+            (
+                |b| b["questions"][1]["points"] = json!(10_001),
+                "questions[1].points",
+            ),
+            (
+                |b| b["settings"] = json!({"max_players": 0}),
+                "settings.max_players",
+            ),
+            (
+                |b| b["settings"] = json!({"max_players": 5001}),
+                "settings.max_players",
+            ),
+            (
+                |b| b["settings"] = json!({"auto_advance_ms": 100}),
+                "settings.auto_advance_ms",
+            ),
+            (
+                |b| b["settings"] = json!({"end_when_all_answered": "yes"}),
+                "settings.end_when_all_answered",
+            ),
         ];
         for (mutate, want) in cases {
             let mut body = quiz();

@@ -50,7 +50,12 @@ pub fn rank(mut standings: Vec<Standing>) -> Vec<Ranked> {
             rank = i as u32 + 1;
             previous = Some(s.score);
         }
-        ranked.push(Ranked { rank, player_id: s.player_id, nickname: s.nickname, score: s.score });
+        ranked.push(Ranked {
+            rank,
+            player_id: s.player_id,
+            nickname: s.nickname,
+            score: s.score,
+        });
     }
     ranked
 }
@@ -112,15 +117,26 @@ mod tests {
 
     #[test]
     fn ties_share_a_rank_and_list_by_nickname() {
-        let s = |n: &str, score| Standing { player_id: Uuid::new_v4(), nickname: n.into(), score };
+        let s = |n: &str, score| Standing {
+            player_id: Uuid::new_v4(),
+            nickname: n.into(),
+            score,
+        };
         let ranked = rank(vec![s("bob", 0), s("zed", 900), s("amy", 0), s("cat", 0)]);
-        let got: Vec<_> = ranked.iter().map(|r| (r.rank, r.nickname.as_str())).collect();
+        let got: Vec<_> = ranked
+            .iter()
+            .map(|r| (r.rank, r.nickname.as_str()))
+            .collect();
         assert_eq!(got, vec![(1, "zed"), (2, "amy"), (2, "bob"), (2, "cat")]);
     }
 
     #[test]
     fn nickname_order_is_code_point_order() {
-        let s = |n: &str| Standing { player_id: Uuid::nil(), nickname: n.into(), score: 1 };
+        let s = |n: &str| Standing {
+            player_id: Uuid::nil(),
+            nickname: n.into(),
+            score: 1,
+        };
         let ranked = rank(vec![s("ä"), s("b"), s("B"), s("a")]);
         let names: Vec<_> = ranked.iter().map(|r| r.nickname.as_str()).collect();
         assert_eq!(names, vec!["B", "a", "b", "ä"]);

@@ -49,7 +49,11 @@ pub async fn list(
         },
     };
     state.deps.store.writer.flush().await;
-    let rows = state.deps.store.list_rooms(status.map(Status::as_str), limit).await?;
+    let rows = state
+        .deps
+        .store
+        .list_rooms(status.map(Status::as_str), limit)
+        .await?;
     let rooms: Vec<_> = rows
         .into_iter()
         .map(|r| {
@@ -79,18 +83,29 @@ pub async fn results(
         None | Some("json") => false,
         Some("csv") => true,
         Some(_) => {
-            return Err(ApiError::InvalidQuery { field: "format", message: "format must be json or csv".into() });
+            return Err(ApiError::InvalidQuery {
+                field: "format",
+                message: "format must be json or csv".into(),
+            });
         }
     };
     let id = Uuid::parse_str(&path.into_inner()).map_err(|_| ApiError::RoomNotFound)?;
     state.deps.store.writer.flush().await;
-    let row = state.deps.store.room_by_id(id).await?.ok_or(ApiError::RoomNotFound)?;
+    let row = state
+        .deps
+        .store
+        .room_by_id(id)
+        .await?
+        .ok_or(ApiError::RoomNotFound)?;
     let report = results::build(&state.deps.store.load_room(row).await?);
     if csv {
         let filename = format!("quizroom-{}-results.csv", report.room.code);
         Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
-            .insert_header(("Content-Disposition", format!("attachment; filename=\"{filename}\"")))
+            .insert_header((
+                "Content-Disposition",
+                format!("attachment; filename=\"{filename}\""),
+            ))
             .body(results::csv(&report)))
     } else {
         Ok(HttpResponse::Ok().json(report))

@@ -15,7 +15,10 @@ pub enum ApiError {
     #[error("{}", .0.message)]
     InvalidQuiz(QuizError),
     #[error("{message}")]
-    InvalidQuery { field: &'static str, message: String },
+    InvalidQuery {
+        field: &'static str,
+        message: String,
+    },
     #[error("no room has that code")]
     RoomNotFound,
     #[error("no such player in this room")]
@@ -67,8 +70,12 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::InvalidJson(_) => StatusCode::BAD_REQUEST,
-            ApiError::InvalidQuiz(_) | ApiError::InvalidQuery { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::RoomNotFound | ApiError::PlayerNotFound | ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::InvalidQuiz(_) | ApiError::InvalidQuery { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::RoomNotFound | ApiError::PlayerNotFound | ApiError::NotFound => {
+                StatusCode::NOT_FOUND
+            }
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::InvalidState(_) => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

@@ -28,10 +28,14 @@ pub fn routes(cfg: &mut web::ServiceConfig, static_dir: &str) {
         .service(resource("/api/rooms/{code}").route(web::get().to(rooms::read)))
         .service(resource("/api/rooms/{code}/leaderboard").route(web::get().to(rooms::leaderboard)))
         .service(resource("/api/rooms/{code}/results").route(web::get().to(rooms::results)))
-        .service(resource("/api/rooms/{code}/players/{player_id}").route(web::delete().to(rooms::kick)))
+        .service(
+            resource("/api/rooms/{code}/players/{player_id}").route(web::delete().to(rooms::kick)),
+        )
         .service(resource("/api/rooms/{code}/{action}").route(web::post().to(rooms::control)))
         .service(resource("/api/admin/rooms").route(web::get().to(admin::list)))
-        .service(resource("/api/admin/rooms/{room_id}/results").route(web::get().to(admin::results)))
+        .service(
+            resource("/api/admin/rooms/{room_id}/results").route(web::get().to(admin::results)),
+        )
         .service(resource("/healthz").route(web::get().to(ops::healthz)))
         .service(resource("/metrics").route(web::get().to(ops::metrics)))
         .service(resource("/api/openapi.json").route(web::get().to(ops::openapi)))
@@ -58,7 +62,11 @@ async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
 
 /// The token of an `Authorization: Bearer <token>` header.
 pub fn bearer(req: &HttpRequest) -> Option<String> {
-    let value = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())

@@ -11,10 +11,14 @@ use crate::store::RoomRow;
 use crate::{results, tokens};
 
 #[tracing::instrument(skip_all)]
-pub async fn create(payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let settings = &state.deps.settings;
     let body = read_body(payload, settings.max_body_bytes).await?;
-    let value: Value = serde_json::from_slice(&body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
+    let value: Value =
+        serde_json::from_slice(&body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
     let quiz = Quiz::parse(&value, settings.max_players_cap).map_err(ApiError::InvalidQuiz)?;
     let created = rooms::create_room(&state.deps, quiz).await?;
     Ok(HttpResponse::Created().json(json!({
@@ -28,7 +32,12 @@ pub async fn create(payload: web::Payload, state: web::Data<AppState>) -> Result
 
 /// A room that has left memory (finished a while ago), read from the store.
 async fn stored_room(state: &AppState, code: &str) -> Result<RoomRow, ApiError> {
-    state.deps.store.room_by_code(code).await?.ok_or(ApiError::RoomNotFound)
+    state
+        .deps
+        .store
+        .room_by_code(code)
+        .await?
+        .ok_or(ApiError::RoomNotFound)
 }
 
 async fn stored_view(state: &AppState, row: &RoomRow) -> Result<RoomView, ApiError> {
@@ -38,13 +47,20 @@ async fn stored_view(state: &AppState, row: &RoomRow) -> Result<RoomView, ApiErr
         title: row.title.clone(),
         status: crate::domain::Status::parse(&row.status).map_or("finished", |s| s.as_str()),
         question_count: stored.questions.len(),
-        player_count: stored.players.iter().filter(|p| p.status == "active").count(),
+        player_count: stored
+            .players
+            .iter()
+            .filter(|p| p.status == "active")
+            .count(),
         current_question: None,
     })
 }
 
 #[tracing::instrument(skip_all, fields(room_code = %path))]
-pub async fn read(path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn read(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let code = path.into_inner();
     let view = match state.deps.registry.get(&code) {
         Some(room) => room.send(GetView).await?,
@@ -54,7 +70,10 @@ pub async fn read(path: web::Path<String>, state: web::Data<AppState>) -> Result
 }
 
 #[tracing::instrument(skip_all, fields(room_code = %path))]
-pub async fn leaderboard(path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn leaderboard(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let code = path.into_inner();
     let body = match state.deps.registry.get(&code) {
         Some(room) => {
@@ -76,7 +95,11 @@ pub async fn leaderboard(path: web::Path<String>, state: web::Data<AppState>) ->
 
 /// Results for the host: 404 for an unknown room before the token is checked (rule 15).
 #[tracing::instrument(skip_all, fields(room_code = %path))]
-pub async fn results(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn results(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let code = path.into_inner();
     // Phase changes are journaled asynchronously: let what the rooms already did reach
     // Postgres before reading it.
@@ -91,7 +114,11 @@ pub async fn results(req: HttpRequest, path: web::Path<String>, state: web::Data
 }
 
 #[tracing::instrument(skip_all, fields(room_code = %path.0))]
-pub async fn kick(req: HttpRequest, path: web::Path<(String, String)>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn kick(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let (code, player) = path.into_inner();
     // An id that is not even a UUID names no player; the room is still checked first.
     let player = Uuid::parse_str(&player).ok();
@@ -99,7 +126,11 @@ pub async fn kick(req: HttpRequest, path: web::Path<(String, String)>, state: we
 }
 
 #[tracing::instrument(skip_all, fields(room_code = %path.0, action = %path.1))]
-pub async fn control(req: HttpRequest, path: web::Path<(String, String)>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn control(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let (code, action) = path.into_inner();
     let action = match action.as_str() {
         "start" => ControlAction::Start,
@@ -114,24 +145,42 @@ pub async fn control(req: HttpRequest, path: web::Path<(String, String)>, state:
 }
 
 /// Runs a host control. `None` is a kick of something that is not a player id.
-async fn control_room(req: &HttpRequest, state: &AppState, code: &str, action: Option<ControlAction>) -> Result<HttpResponse, ApiError> {
+async fn control_room(
+    req: &HttpRequest,
+    state: &AppState,
+    code: &str,
+    action: Option<ControlAction>,
+) -> Result<HttpResponse, ApiError> {
     let token = bearer(req);
     let Some(room) = state.deps.registry.get(code) else {
         return control_stored_room(state, code, token, action).await;
     };
     let token = token.ok_or(ApiError::Unauthorized)?;
     let Some(action) = action else {
-        if !room.send(crate::rooms::VerifyHost { host_token: token }).await? {
+        if !room
+            .send(crate::rooms::VerifyHost { host_token: token })
+            .await?
+        {
             return Err(ApiError::Unauthorized);
         }
         return Err(ApiError::PlayerNotFound);
     };
-    let view = room.send(Control { host_token: token, action }).await??;
+    let view = room
+        .send(Control {
+            host_token: token,
+            action,
+        })
+        .await??;
     Ok(HttpResponse::Ok().json(view))
 }
 
 /// A finished room no longer in memory: nothing can change, but the answers stay right.
-async fn control_stored_room(state: &AppState, code: &str, token: Option<String>, action: Option<ControlAction>) -> Result<HttpResponse, ApiError> {
+async fn control_stored_room(
+    state: &AppState,
+    code: &str,
+    token: Option<String>,
+    action: Option<ControlAction>,
+) -> Result<HttpResponse, ApiError> {
     let row = stored_room(state, code).await?;
     let token = token.ok_or(ApiError::Unauthorized)?;
     if !tokens::token_matches(&token, &row.host_token_hash) {
@@ -146,6 +195,9 @@ async fn control_stored_room(state: &AppState, code: &str, token: Option<String>
             Ok(HttpResponse::Ok().json(stored_view(state, &row).await?))
         }
         None => Err(ApiError::PlayerNotFound),
-        Some(_) => Err(ApiError::InvalidState(format!("the room is {}", row.status))),
+        Some(_) => Err(ApiError::InvalidState(format!(
+            "the room is {}",
+            row.status
+        ))),
     }
 }

@@ -49,7 +49,13 @@ pub async fn create_room(deps: &RoomDeps, quiz: Quiz) -> Result<CreatedRoom, Sto
         if deps.registry.contains(&code) {
             continue;
         }
-        let room = NewRoom { id: room_id, code: &code, host_token_hash: &host_token_hash, quiz: &quiz, created_at };
+        let room = NewRoom {
+            id: room_id,
+            code: &code,
+            host_token_hash: &host_token_hash,
+            quiz: &quiz,
+            created_at,
+        };
         match deps.store.create_room(room).await {
             Ok(()) => break code,
             // The database knows a live room with that code that memory does not (yet):
@@ -59,9 +65,21 @@ pub async fn create_room(deps: &RoomDeps, quiz: Quiz) -> Result<CreatedRoom, Sto
         }
     };
     let game = Game::new(quiz);
-    let room = Room::new(room_id, code.clone(), host_token_hash, game, deps.store.clone(), deps.settings.clone(), deps.registry.clone());
+    let room = Room::new(
+        room_id,
+        code.clone(),
+        host_token_hash,
+        game,
+        deps.store.clone(),
+        deps.settings.clone(),
+        deps.registry.clone(),
+    );
     let addr = room.start();
     deps.registry.insert(code.clone(), room_id, addr);
     tracing::info!(room_code = %code, %room_id, "room created");
-    Ok(CreatedRoom { room_id, code, host_token })
+    Ok(CreatedRoom {
+        room_id,
+        code,
+        host_token,
+    })
 }

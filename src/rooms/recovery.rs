@@ -7,8 +7,8 @@ use actix::Actor;
 use super::RoomDeps;
 use super::room::Room;
 use crate::domain::{
-    Answer, CloseReason, Game, Nickname, Phase, Player, PlayerStatus, Question, Quiz, RestoredState,
-    RoomSettings, Round,
+    Answer, CloseReason, Game, Nickname, Phase, Player, PlayerStatus, Question, Quiz,
+    RestoredState, RoomSettings, Round,
 };
 use crate::store::{StoreError, StoredRoom, to_ms};
 
@@ -18,15 +18,29 @@ pub async fn recover(deps: &RoomDeps) -> Result<usize, StoreError> {
     let mut restored = 0;
     for row in rooms {
         let stored = deps.store.load_room(row).await?;
-        let (id, code, hash) = (stored.room.id, stored.room.code.clone(), stored.room.host_token_hash.clone());
+        let (id, code, hash) = (
+            stored.room.id,
+            stored.room.code.clone(),
+            stored.room.host_token_hash.clone(),
+        );
         match rebuild(&stored) {
             Ok(game) => {
                 tracing::info!(room_code = %code, room_id = %id, status = game.status().as_str(), "room restored");
-                let room = Room::new(id, code.clone(), hash, game, deps.store.clone(), deps.settings.clone(), deps.registry.clone());
+                let room = Room::new(
+                    id,
+                    code.clone(),
+                    hash,
+                    game,
+                    deps.store.clone(),
+                    deps.settings.clone(),
+                    deps.registry.clone(),
+                );
                 deps.registry.insert(code, id, room.start());
                 restored += 1;
             }
-            Err(e) => tracing::error!(room_code = %code, room_id = %id, error = %e, "room could not be restored"),
+            Err(e) => {
+                tracing::error!(room_code = %code, room_id = %id, error = %e, "room could not be restored")
+            }
         }
     }
     Ok(restored)
@@ -68,7 +82,8 @@ fn rebuild(s: &StoredRoom) -> Result<Game, StoreError> {
         .map(|p| {
             Ok(Player {
                 id: p.id,
-                nickname: Nickname::restore(&p.nickname).map_err(|e| corrupt(format!("nickname: {e}")))?,
+                nickname: Nickname::restore(&p.nickname)
+                    .map_err(|e| corrupt(format!("nickname: {e}")))?,
                 token_hash: p.token_hash.clone(),
                 status: PlayerStatus::parse(&p.status).ok_or_else(|| corrupt("player status"))?,
                 connected: false,
@@ -91,21 +106,35 @@ fn rebuild(s: &StoredRoom) -> Result<Game, StoreError> {
             durable: true,
         })
         .collect();
-    let revealed_questions =
-        s.questions.iter().filter(|q| q.revealed_at.is_some()).map(|q| q.idx as usize).collect();
+    let revealed_questions = s
+        .questions
+        .iter()
+        .filter(|q| q.revealed_at.is_some())
+        .map(|q| q.idx as usize)
+        .collect();
 
     let (phase, round) = match (r.status.as_str(), r.current_question) {
         ("lobby", _) => (Phase::Lobby, None),
         (status, Some(idx)) => {
-            let q = s.questions.get(idx as usize).ok_or_else(|| corrupt("current question out of range"))?;
+            let q = s
+                .questions
+                .get(idx as usize)
+                .ok_or_else(|| corrupt("current question out of range"))?;
             let (Some(started_at), Some(deadline_at)) = (q.started_at, q.deadline_at) else {
                 return Err(corrupt("an open question without its start or deadline"));
             };
-            let closed = match (q.close_reason.as_deref().and_then(CloseReason::parse), q.closed_at) {
+            let closed = match (
+                q.close_reason.as_deref().and_then(CloseReason::parse),
+                q.closed_at,
+            ) {
                 (Some(reason), Some(at)) => Some((reason, to_ms(at))),
                 _ => None,
             };
-            let paused_at = if status == "paused" { r.paused_at.map(to_ms) } else { None };
+            let paused_at = if status == "paused" {
+                r.paused_at.map(to_ms)
+            } else {
+                None
+            };
             let round = Round {
                 index: idx as usize,
                 started_at: to_ms(started_at),

@@ -8,10 +8,13 @@ use uuid::Uuid;
 
 use super::room::Room;
 
+/// A room's id (codes are reused, ids never) and its actor.
+type Entry = (Uuid, Addr<Room>);
+
 /// Rooms in memory: live ones, and finished ones for a while after their end.
 #[derive(Clone, Default)]
 pub struct Registry {
-    rooms: Arc<RwLock<HashMap<String, (Uuid, Addr<Room>)>>>,
+    rooms: Arc<RwLock<HashMap<String, Entry>>>,
 }
 
 impl Registry {
@@ -21,11 +24,17 @@ impl Registry {
     }
 
     pub fn contains(&self, code: &str) -> bool {
-        self.rooms.read().unwrap_or_else(|e| e.into_inner()).contains_key(code)
+        self.rooms
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(code)
     }
 
     pub fn insert(&self, code: String, id: Uuid, addr: Addr<Room>) {
-        self.rooms.write().unwrap_or_else(|e| e.into_inner()).insert(code, (id, addr));
+        self.rooms
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(code, (id, addr));
     }
 
     /// Removes the room with this id, and never a newer room that reuses its code.
@@ -37,7 +46,12 @@ impl Registry {
     }
 
     pub fn all(&self) -> Vec<Addr<Room>> {
-        self.rooms.read().unwrap_or_else(|e| e.into_inner()).values().map(|(_, a)| a.clone()).collect()
+        self.rooms
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(|(_, a)| a.clone())
+            .collect()
     }
 
     pub fn len(&self) -> usize {

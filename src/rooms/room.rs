@@ -60,7 +60,10 @@ enum Audience {
 }
 
 /// A host action that has to wait until the closing question is revealed.
-type Deferred = (ControlAction, oneshot::Sender<Result<RoomView, ControlError>>);
+type Deferred = (
+    ControlAction,
+    oneshot::Sender<Result<RoomView, ControlError>>,
+);
 
 pub struct Room {
     id: Uuid,
@@ -174,7 +177,14 @@ impl Room {
             } else {
                 (None, None, None)
             };
-            Some(CurrentView { question, remaining_ms, paused, correct, distribution, answered })
+            Some(CurrentView {
+                question,
+                remaining_ms,
+                paused,
+                correct,
+                distribution,
+                answered,
+            })
         });
         RoomSnapshot {
             code: self.code.clone(),
@@ -190,7 +200,12 @@ impl Room {
         ranked
             .iter()
             .take(top)
-            .map(|r| LeaderboardEntry { rank: r.rank, player_id: r.player_id, nickname: r.nickname.clone(), score: r.score })
+            .map(|r| LeaderboardEntry {
+                rank: r.rank,
+                player_id: r.player_id,
+                nickname: r.nickname.clone(),
+                score: r.score,
+            })
             .collect()
     }
 
@@ -207,7 +222,9 @@ impl Room {
     /// Queues a frame for one socket. A socket whose queue is full is too slow: it is dropped
     /// (its player may resume) rather than let the room wait or its memory grow.
     fn send(&mut self, conn: ConnId, out: Outbound) {
-        let Some(c) = self.conns.get(&conn) else { return };
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
         if let Err(e) = c.tx.try_send(out) {
             if matches!(e, tokio::sync::mpsc::error::TrySendError::Full(_)) {
                 METRICS.slow_clients_dropped.inc();
@@ -240,8 +257,13 @@ impl Room {
 
     /// Sends a message serialized once, with a personal `you` for each player socket; host
     /// screens get the shared part.
-    fn broadcast_personal<Y: serde::Serialize>(&mut self, shared: &ByteString, you: impl Fn(&Self, Uuid) -> Y) {
-        let targets: Vec<(ConnId, Option<Uuid>)> = self.conns.iter().map(|(id, c)| (*id, c.player)).collect();
+    fn broadcast_personal<Y: serde::Serialize>(
+        &mut self,
+        shared: &ByteString,
+        you: impl Fn(&Self, Uuid) -> Y,
+    ) {
+        let targets: Vec<(ConnId, Option<Uuid>)> =
+            self.conns.iter().map(|(id, c)| (*id, c.player)).collect();
         for (conn, player) in targets {
             let text = match player {
                 Some(p) => protocol::with_you(shared, &you(self, p)),
@@ -283,7 +305,9 @@ impl Room {
     /// clock has passed `deadline_at` when `time_up` is sent (rule 3).
     fn arm_deadline(&mut self, ctx: &mut Context<Self>) {
         Self::cancel(ctx, &mut self.deadline_timer);
-        let Some(round) = self.game.round() else { return };
+        let Some(round) = self.game.round() else {
+            return;
+        };
         let delay = round.deadline_at + 1 - now_ms();
         self.deadline_timer = Some(ctx.run_later(ms(delay), |act, ctx| {
             act.deadline_timer = None;
@@ -303,14 +327,26 @@ impl Room {
     }
 
     fn arm_tick(&mut self, ctx: &mut Context<Self>) {
-        let delay = self.next_tick_at.saturating_duration_since(tokio::time::Instant::now());
+        let delay = self
+            .next_tick_at
+            .saturating_duration_since(tokio::time::Instant::now());
         self.tick_timer = Some(ctx.run_later(delay, |act, ctx| {
             act.tick_timer = None;
-            let Some(round) = act.game.round().filter(|_| act.game.phase() == Phase::Question) else { return };
+            let Some(round) = act
+                .game
+                .round()
+                .filter(|_| act.game.phase() == Phase::Question)
+            else {
+                return;
+            };
             let now = now_ms();
             let (question, remaining_ms) = (round.index, round.deadline_at - now);
             if remaining_ms > 0 {
-                let text = protocol::frame(&Event::Tick { question, remaining_ms, server_time: now });
+                let text = protocol::frame(&Event::Tick {
+                    question,
+                    remaining_ms,
+                    server_time: now,
+                });
                 act.broadcast(&text, Audience::Everyone);
             }
             act.next_tick_at += act.settings.tick;
@@ -326,7 +362,11 @@ impl Room {
             return;
         }
         let now = tokio::time::Instant::now();
-        match self.lobby_sent_at.map(|t| t + LOBBY_INTERVAL).filter(|due| *due > now) {
+        match self
+            .lobby_sent_at
+            .map(|t| t + LOBBY_INTERVAL)
+            .filter(|due| *due > now)
+        {
             None => self.send_lobby(),
             Some(due) => {
                 self.lobby_timer = Some(ctx.run_later(due - now, |act, _| {
@@ -344,7 +384,9 @@ impl Room {
         }
         self.lobby_sent_count = count;
         self.lobby_sent_at = Some(tokio::time::Instant::now());
-        let text = protocol::frame(&Event::Lobby { player_count: count });
+        let text = protocol::frame(&Event::Lobby {
+            player_count: count,
+        });
         self.broadcast(&text, Audience::Players);
     }
 
@@ -358,12 +400,23 @@ impl Room {
             self.send(old, Outbound::Close(4000, "resumed on another connection"));
             self.conns.remove(&old);
         }
-        self.conns.insert(conn, Conn { tx, player: Some(player) });
+        self.conns.insert(
+            conn,
+            Conn {
+                tx,
+                player: Some(player),
+            },
+        );
         self.game.set_connected(player, true);
         let now = now_ms();
-        let Some(p) = self.game.player(player) else { return };
-        let answered_choice =
-            self.game.round().and_then(|r| self.game.answer_of(player, r.index)).map(|a| a.choice);
+        let Some(p) = self.game.player(player) else {
+            return;
+        };
+        let answered_choice = self
+            .game
+            .round()
+            .and_then(|r| self.game.answer_of(player, r.index))
+            .map(|a| a.choice);
         let welcome = PlayerWelcome {
             kind: "welcome",
             role: "player",
@@ -372,7 +425,10 @@ impl Room {
             nickname: p.nickname.as_str(),
             server_time: now,
             room: self.snapshot(now),
-            you: PlayerYou { score: p.score, answered_choice },
+            you: PlayerYou {
+                score: p.score,
+                answered_choice,
+            },
         };
         let text = protocol::frame(&welcome);
         self.send_text(conn, text);
@@ -389,21 +445,48 @@ impl Room {
                 connected: self.game.player(r.player_id).is_some_and(|p| p.connected),
             })
             .collect();
-        HostWelcome { kind: "welcome", role: "host", server_time: now, room: self.snapshot(now), players }
+        HostWelcome {
+            kind: "welcome",
+            role: "host",
+            server_time: now,
+            room: self.snapshot(now),
+            players,
+        }
     }
 
     /// A player leaves or is kicked (rule 9).
     fn remove_player(&mut self, player: Uuid, how: PlayerStatus, ctx: &mut Context<Self>) {
-        let Some(nickname) = self.game.player(player).map(|p| p.nickname.as_str().to_owned()) else { return };
+        let Some(nickname) = self
+            .game
+            .player(player)
+            .map(|p| p.nickname.as_str().to_owned())
+        else {
+            return;
+        };
         if !self.game.remove_player(player, how) {
             return;
         }
-        self.journal(JournalEntry::PlayerRemoved { room_id: self.id, player_id: player, status: how, at: now_ms() });
+        self.journal(JournalEntry::PlayerRemoved {
+            room_id: self.id,
+            player_id: player,
+            status: how,
+            at: now_ms(),
+        });
         if let Some(conn) = self.player_conn.remove(&player) {
             if how == PlayerStatus::Kicked {
                 self.send_text(conn, protocol::frame(&Event::Kicked {}));
             }
-            self.send(conn, Outbound::Close(1000, if how == PlayerStatus::Kicked { "kicked" } else { "left" }));
+            self.send(
+                conn,
+                Outbound::Close(
+                    1000,
+                    if how == PlayerStatus::Kicked {
+                        "kicked"
+                    } else {
+                        "left"
+                    },
+                ),
+            );
             self.conns.remove(&conn);
         }
         let text = protocol::frame(&Event::PlayerLeft {
@@ -427,9 +510,15 @@ impl Room {
     fn question_opened(&mut self, first: bool, ctx: &mut Context<Self>) {
         Self::cancel(ctx, &mut self.advance_timer);
         Self::cancel(ctx, &mut self.lobby_timer);
-        let Some(view) = self.question_view() else { return };
+        let Some(view) = self.question_view() else {
+            return;
+        };
         let now = now_ms();
-        let text = protocol::frame(&QuestionMsg { kind: "question", question: &view, server_time: now });
+        let text = protocol::frame(&QuestionMsg {
+            kind: "question",
+            question: &view,
+            server_time: now,
+        });
         self.broadcast(&text, Audience::Everyone);
         self.journal(JournalEntry::QuestionOpened {
             room_id: self.id,
@@ -447,19 +536,35 @@ impl Room {
     /// deadline is judged and stored.
     fn close_question(&mut self, reason: CloseReason, ctx: &mut Context<Self>) {
         let now = now_ms();
-        let Ok(question) = self.game.close(reason, now) else { return };
+        let Ok(question) = self.game.close(reason, now) else {
+            return;
+        };
         self.stop_question_timers(ctx);
-        let Some(round) = self.game.round().cloned() else { return };
-        let text = protocol::frame(&Event::TimeUp { question, reason: reason.as_str(), server_time: now });
+        let Some(round) = self.game.round().cloned() else {
+            return;
+        };
+        let text = protocol::frame(&Event::TimeUp {
+            question,
+            reason: reason.as_str(),
+            server_time: now,
+        });
         self.broadcast(&text, Audience::Everyone);
         if reason == CloseReason::Deadline {
-            METRICS.time_up_lateness.observe_ms(now_ms_f64() - round.deadline_at as f64);
+            METRICS
+                .time_up_lateness
+                .observe_ms(now_ms_f64() - round.deadline_at as f64);
             self.grace_timer = Some(ctx.run_later(DEADLINE_GRACE, |act, ctx| {
                 act.grace_timer = None;
                 act.try_reveal(ctx);
             }));
         }
-        self.journal(JournalEntry::Closed { room_id: self.id, question, at: now, reason, paused_ms: round.paused_ms });
+        self.journal(JournalEntry::Closed {
+            room_id: self.id,
+            question,
+            at: now,
+            reason,
+            paused_ms: round.paused_ms,
+        });
         self.track_status();
         self.try_reveal(ctx);
     }
@@ -469,13 +574,21 @@ impl Room {
         if self.game.phase() != Phase::Closed || self.grace_timer.is_some() {
             return;
         }
-        let Some(question) = self.game.round().map(|r| r.index) else { return };
+        let Some(question) = self.game.round().map(|r| r.index) else {
+            return;
+        };
         if self.game.pending_count(question) > 0 {
             return;
         }
         let now = now_ms();
-        let Ok(outcome) = self.game.reveal(now) else { return };
-        self.journal(JournalEntry::Revealed { room_id: self.id, question, at: now });
+        let Ok(outcome) = self.game.reveal(now) else {
+            return;
+        };
+        self.journal(JournalEntry::Revealed {
+            room_id: self.id,
+            question,
+            at: now,
+        });
         let ranked = self.game.leaderboard();
         let ranks: HashMap<Uuid, u32> = ranked.iter().map(|r| (r.player_id, r.rank)).collect();
         let last_rank = ranked.len() as u32 + 1;
@@ -513,10 +626,28 @@ impl Room {
     }
 
     fn send_rank_personal(&mut self, shared: &ByteString, ranked: &[Ranked]) {
-        let by_player: HashMap<Uuid, RankYou> =
-            ranked.iter().map(|r| (r.player_id, RankYou { rank: r.rank, score: r.score })).collect();
-        let last = RankYou { rank: ranked.len() as u32 + 1, score: 0 };
-        self.broadcast_personal(shared, |_, player| by_player.get(&player).cloned().unwrap_or_else(|| last.clone()));
+        let by_player: HashMap<Uuid, RankYou> = ranked
+            .iter()
+            .map(|r| {
+                (
+                    r.player_id,
+                    RankYou {
+                        rank: r.rank,
+                        score: r.score,
+                    },
+                )
+            })
+            .collect();
+        let last = RankYou {
+            rank: ranked.len() as u32 + 1,
+            score: 0,
+        };
+        self.broadcast_personal(shared, |_, player| {
+            by_player
+                .get(&player)
+                .cloned()
+                .unwrap_or_else(|| last.clone())
+        });
     }
 
     fn arm_auto_advance(&mut self, delay: Millis, ctx: &mut Context<Self>) {
@@ -534,9 +665,16 @@ impl Room {
         Self::cancel(ctx, &mut self.lobby_timer);
         self.stop_question_timers(ctx);
         let now = now_ms();
-        self.journal(JournalEntry::Finished { room_id: self.id, at: now });
+        self.journal(JournalEntry::Finished {
+            room_id: self.id,
+            at: now,
+        });
         // Rule 5: an end in the lobby has no standings to show.
-        let ranked = if self.game.started_at.is_some() { self.game.leaderboard() } else { Vec::new() };
+        let ranked = if self.game.started_at.is_some() {
+            self.game.leaderboard()
+        } else {
+            Vec::new()
+        };
         let entries = Self::entries(&ranked, LEADERBOARD_TOP);
         let shared = protocol::frame(&Event::GameOver { entries: &entries });
         if self.game.started_at.is_some() {
@@ -551,7 +689,11 @@ impl Room {
     }
 
     /// Runs a host action; the token has been checked.
-    fn apply(&mut self, action: ControlAction, ctx: &mut Context<Self>) -> Result<RoomView, ControlError> {
+    fn apply(
+        &mut self,
+        action: ControlAction,
+        ctx: &mut Context<Self>,
+    ) -> Result<RoomView, ControlError> {
         let now = now_ms();
         match action {
             ControlAction::Start => {
@@ -562,14 +704,23 @@ impl Room {
                 let remaining_ms = self.game.pause(now)?;
                 self.stop_question_timers(ctx);
                 let question = self.game.round().map_or(0, |r| r.index);
-                let text = protocol::frame(&Event::Paused { question, remaining_ms, server_time: now });
+                let text = protocol::frame(&Event::Paused {
+                    question,
+                    remaining_ms,
+                    server_time: now,
+                });
                 self.broadcast(&text, Audience::Everyone);
-                self.journal(JournalEntry::Paused { room_id: self.id, question, at: now });
+                self.journal(JournalEntry::Paused {
+                    room_id: self.id,
+                    question,
+                    at: now,
+                });
                 self.track_status();
             }
             ControlAction::Resume => {
                 let deadline_at = self.game.resume(now)?;
-                let (question, paused_ms) = self.game.round().map_or((0, 0), |r| (r.index, r.paused_ms));
+                let (question, paused_ms) =
+                    self.game.round().map_or((0, 0), |r| (r.index, r.paused_ms));
                 let text = protocol::frame(&Event::Resumed {
                     question,
                     remaining_ms: deadline_at - now,
@@ -577,7 +728,13 @@ impl Room {
                     server_time: now,
                 });
                 self.broadcast(&text, Audience::Everyone);
-                self.journal(JournalEntry::Resumed { room_id: self.id, question, at: now, deadline_at, paused_ms });
+                self.journal(JournalEntry::Resumed {
+                    room_id: self.id,
+                    question,
+                    at: now,
+                    deadline_at,
+                    paused_ms,
+                });
                 self.arm_deadline(ctx);
                 self.start_ticks(ctx);
                 self.track_status();
@@ -609,7 +766,11 @@ impl Room {
         Ok(self.view())
     }
 
-    fn answer_settled(&mut self, outcomes: Vec<crate::store::AnswerSettled>, ctx: &mut Context<Self>) {
+    fn answer_settled(
+        &mut self,
+        outcomes: Vec<crate::store::AnswerSettled>,
+        ctx: &mut Context<Self>,
+    ) {
         let mut progressed = None;
         for s in outcomes {
             let conn = self.player_conn.get(&s.player_id).copied();
@@ -620,7 +781,9 @@ impl Room {
                     }
                     METRICS.answers_accepted.inc();
                     progressed = Some(s.question);
-                    if let (Some(conn), Some(a)) = (conn, self.game.answer_of(s.player_id, s.question)) {
+                    if let (Some(conn), Some(a)) =
+                        (conn, self.game.answer_of(s.player_id, s.question))
+                    {
                         let text = protocol::frame(&Event::AnswerAck {
                             question: a.question,
                             choice: a.choice,
@@ -664,9 +827,10 @@ impl Room {
             }
             Phase::Closed => self.try_reveal(ctx),
             Phase::Reveal => {
-                if let (Some(after), Some(revealed_at)) =
-                    (self.game.quiz.settings.auto_advance_ms, self.game.round().and_then(|r| r.revealed_at))
-                {
+                if let (Some(after), Some(revealed_at)) = (
+                    self.game.quiz.settings.auto_advance_ms,
+                    self.game.round().and_then(|r| r.revealed_at),
+                ) {
                     self.arm_auto_advance(revealed_at + Millis::from(after) - now_ms(), ctx);
                 }
             }
@@ -708,12 +872,27 @@ impl Handler<Join> for Room {
         let player = Uuid::new_v4();
         let token = tokens::new_token();
         let token_hash = tokens::hash_token(&token);
-        if let Err(e) = self.game.add_player(player, msg.nickname.clone(), token_hash.clone()) {
+        if let Err(e) = self
+            .game
+            .add_player(player, msg.nickname.clone(), token_hash.clone())
+        {
             return Box::pin(actix::fut::ready(Err(JoinFailure::Rule(e))));
         }
-        let stored = self.store.writer.player(self.id, player, msg.nickname.as_str().to_owned(), token_hash, now_ms());
-        Box::pin(async move { stored.await.unwrap_or(Err(crate::store::StoreError::Unavailable)) }.into_actor(self).map(
-            move |stored, act, ctx| {
+        let stored = self.store.writer.player(
+            self.id,
+            player,
+            msg.nickname.as_str().to_owned(),
+            token_hash,
+            now_ms(),
+        );
+        Box::pin(
+            async move {
+                stored
+                    .await
+                    .unwrap_or(Err(crate::store::StoreError::Unavailable))
+            }
+            .into_actor(self)
+            .map(move |stored, act, ctx| {
                 if let Err(e) = stored {
                     tracing::warn!(room_code = %act.code, error = %e, "a join could not be stored");
                     act.game.forget_player(player);
@@ -729,8 +908,8 @@ impl Handler<Join> for Room {
                 act.broadcast(&text, Audience::Hosts);
                 act.roster_changed(ctx);
                 Ok(player)
-            },
-        ))
+            }),
+        )
     }
 }
 
@@ -758,7 +937,13 @@ impl Handler<HostJoin> for Room {
         if !tokens::token_matches(&msg.host_token, &self.host_token_hash) {
             return Err(InvalidHostToken);
         }
-        self.conns.insert(msg.conn, Conn { tx: msg.tx, player: None });
+        self.conns.insert(
+            msg.conn,
+            Conn {
+                tx: msg.tx,
+                player: None,
+            },
+        );
         let text = protocol::frame(&self.host_welcome(now_ms()));
         self.send_text(msg.conn, text);
         Ok(())
@@ -770,14 +955,22 @@ impl Handler<SubmitAnswer> for Room {
 
     fn handle(&mut self, msg: SubmitAnswer, _: &mut Context<Self>) {
         let player = self.conns.get(&msg.conn).and_then(|c| c.player);
-        match self.game.submit_answer(player, msg.question, msg.choice, msg.received_at) {
+        match self
+            .game
+            .submit_answer(player, msg.question, msg.choice, msg.received_at)
+        {
             Err(reason) => {
                 METRICS.rejected(reason);
-                let text = protocol::frame(&Event::AnswerRejected { question: msg.question, reason: reason.code() });
+                let text = protocol::frame(&Event::AnswerRejected {
+                    question: msg.question,
+                    reason: reason.code(),
+                });
                 self.send_text(msg.conn, text);
             }
             Ok(a) => {
-                let Some(settle) = self.settle.clone() else { return };
+                let Some(settle) = self.settle.clone() else {
+                    return;
+                };
                 let row = NewAnswer {
                     id: a.id,
                     room_id: self.id,

@@ -14,9 +14,7 @@ use uuid::Uuid;
 
 use crate::domain::{Millis, Quiz};
 
-pub use reads::{
-    AdminRoomRow, AnswerRow, PlayerRow, QuestionRow, RoomRow, StoredRoom,
-};
+pub use reads::{AdminRoomRow, AnswerRow, PlayerRow, QuestionRow, RoomRow, StoredRoom};
 pub use writer::{AnswerSettled, JournalEntry, NewAnswer, SettleFn, Settled, Writer};
 
 #[derive(Debug, thiserror::Error)]
@@ -85,7 +83,9 @@ impl Store {
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query_scalar!("SELECT 1 AS one").fetch_one(&self.pool).await?;
+        sqlx::query_scalar!("SELECT 1 AS one")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -148,11 +148,20 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        Ok(StoredRoom { room, questions, players, answers })
+        Ok(StoredRoom {
+            room,
+            questions,
+            players,
+            answers,
+        })
     }
 
     /// Newest first; `status` filters when given.
-    pub async fn list_rooms(&self, status: Option<&str>, limit: i64) -> Result<Vec<AdminRoomRow>, StoreError> {
+    pub async fn list_rooms(
+        &self,
+        status: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<AdminRoomRow>, StoreError> {
         Ok(sqlx::query_as!(
             AdminRoomRow,
             r#"SELECT r.id, r.code, r.title, r.status, r.created_at, r.finished_at,

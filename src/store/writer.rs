@@ -57,18 +57,64 @@ pub type SettleFn = Arc<dyn Fn(Vec<AnswerSettled>) + Send + Sync>;
 /// A phase change or roster change, applied in order, each with its `room_events` row.
 #[derive(Debug, Clone)]
 pub enum JournalEntry {
-    QuestionOpened { room_id: Uuid, question: usize, started_at: Millis, deadline_at: Millis, first: bool },
-    Paused { room_id: Uuid, question: usize, at: Millis },
-    Resumed { room_id: Uuid, question: usize, at: Millis, deadline_at: Millis, paused_ms: Millis },
-    Closed { room_id: Uuid, question: usize, at: Millis, reason: CloseReason, paused_ms: Millis },
-    Revealed { room_id: Uuid, question: usize, at: Millis },
-    Finished { room_id: Uuid, at: Millis },
-    PlayerRemoved { room_id: Uuid, player_id: Uuid, status: PlayerStatus, at: Millis },
+    QuestionOpened {
+        room_id: Uuid,
+        question: usize,
+        started_at: Millis,
+        deadline_at: Millis,
+        first: bool,
+    },
+    Paused {
+        room_id: Uuid,
+        question: usize,
+        at: Millis,
+    },
+    Resumed {
+        room_id: Uuid,
+        question: usize,
+        at: Millis,
+        deadline_at: Millis,
+        paused_ms: Millis,
+    },
+    Closed {
+        room_id: Uuid,
+        question: usize,
+        at: Millis,
+        reason: CloseReason,
+        paused_ms: Millis,
+    },
+    Revealed {
+        room_id: Uuid,
+        question: usize,
+        at: Millis,
+    },
+    Finished {
+        room_id: Uuid,
+        at: Millis,
+    },
+    PlayerRemoved {
+        room_id: Uuid,
+        player_id: Uuid,
+        status: PlayerStatus,
+        at: Millis,
+    },
 }
 
 enum Op {
-    Answer { answer: NewAnswer, settle: SettleFn, queued: Instant },
-    Player { room_id: Uuid, id: Uuid, nickname: String, token_hash: String, at: Millis, done: oneshot::Sender<Result<(), StoreError>>, queued: Instant },
+    Answer {
+        answer: NewAnswer,
+        settle: SettleFn,
+        queued: Instant,
+    },
+    Player {
+        room_id: Uuid,
+        id: Uuid,
+        nickname: String,
+        token_hash: String,
+        at: Millis,
+        done: oneshot::Sender<Result<(), StoreError>>,
+        queued: Instant,
+    },
     Journal(JournalEntry),
     Flush(oneshot::Sender<()>),
 }
@@ -90,9 +136,18 @@ impl Writer {
     pub fn answer(&self, answer: NewAnswer, settle: SettleFn) {
         let queued = Instant::now();
         if let Err(mpsc::error::SendError(Op::Answer { answer, settle, .. })) =
-            self.tx.send(Op::Answer { answer, settle, queued })
+            self.tx.send(Op::Answer {
+                answer,
+                settle,
+                queued,
+            })
         {
-            settle(vec![AnswerSettled { id: answer.id, player_id: answer.player_id, question: answer.question, outcome: Settled::Failed }]);
+            settle(vec![AnswerSettled {
+                id: answer.id,
+                player_id: answer.player_id,
+                question: answer.question,
+                outcome: Settled::Failed,
+            }]);
         }
     }
 
@@ -106,7 +161,15 @@ impl Writer {
         at: Millis,
     ) -> oneshot::Receiver<Result<(), StoreError>> {
         let (done, rx) = oneshot::channel();
-        let _ = self.tx.send(Op::Player { room_id, id, nickname, token_hash, at, done, queued: Instant::now() });
+        let _ = self.tx.send(Op::Player {
+            room_id,
+            id,
+            nickname,
+            token_hash,
+            at,
+            done,
+            queued: Instant::now(),
+        });
         rx
     }
 
@@ -165,10 +228,11 @@ fn take_queued(rx: &mut mpsc::UnboundedReceiver<Op>, batch: &mut Vec<Op>) {
 
 /// Fails answers and joins that have waited too long; keeps journal entries.
 fn fail_expired(batch: &mut Vec<Op>, timeout: Duration) {
-    let (expired, kept): (Vec<Op>, Vec<Op>) = std::mem::take(batch).into_iter().partition(|op| match op {
-        Op::Answer { queued, .. } | Op::Player { queued, .. } => queued.elapsed() >= timeout,
-        Op::Journal(_) | Op::Flush(_) => false,
-    });
+    let (expired, kept): (Vec<Op>, Vec<Op>) =
+        std::mem::take(batch).into_iter().partition(|op| match op {
+            Op::Answer { queued, .. } | Op::Player { queued, .. } => queued.elapsed() >= timeout,
+            Op::Journal(_) | Op::Flush(_) => false,
+        });
     *batch = kept;
     settle_all(expired, None);
 }
@@ -188,10 +252,19 @@ fn settle_all(ops: Vec<Op>, inserted: Option<&std::collections::HashSet<Uuid>>) 
                     .entry(answer.room_id)
                     .or_insert_with(|| (settle, Vec::new()))
                     .1
-                    .push(AnswerSettled { id: answer.id, player_id: answer.player_id, question: answer.question, outcome });
+                    .push(AnswerSettled {
+                        id: answer.id,
+                        player_id: answer.player_id,
+                        question: answer.question,
+                        outcome,
+                    });
             }
             Op::Player { done, .. } => {
-                let _ = done.send(if inserted.is_some() { Ok(()) } else { Err(StoreError::Unavailable) });
+                let _ = done.send(if inserted.is_some() {
+                    Ok(())
+                } else {
+                    Err(StoreError::Unavailable)
+                });
             }
             Op::Flush(done) => {
                 let _ = done.send(());
@@ -206,7 +279,10 @@ fn settle_all(ops: Vec<Op>, inserted: Option<&std::collections::HashSet<Uuid>>) 
 
 /// One transaction for the whole batch, statements in queue order (answers grouped into one
 /// INSERT per run of consecutive answers). Returns the ids of the answers inserted.
-async fn commit(pool: &PgPool, batch: &[Op]) -> Result<std::collections::HashSet<Uuid>, sqlx::Error> {
+async fn commit(
+    pool: &PgPool,
+    batch: &[Op],
+) -> Result<std::collections::HashSet<Uuid>, sqlx::Error> {
     let mut inserted = std::collections::HashSet::new();
     if batch.iter().all(|op| matches!(op, Op::Flush(_))) {
         return Ok(inserted);
@@ -220,14 +296,29 @@ async fn commit(pool: &PgPool, batch: &[Op]) -> Result<std::collections::HashSet
         }
         insert_answers(&mut tx, &mut run, &mut inserted).await?;
         match op {
-            Op::Player { room_id, id, nickname, token_hash, at, .. } => {
+            Op::Player {
+                room_id,
+                id,
+                nickname,
+                token_hash,
+                at,
+                ..
+            } => {
                 sqlx::query!(
                     "INSERT INTO players (id, room_id, nickname, token_hash, joined_at) VALUES ($1, $2, $3, $4, $5)",
                     id, room_id, nickname, token_hash, to_ts(*at)
                 )
                 .execute(&mut *tx)
                 .await?;
-                event(&mut tx, *room_id, *at, "player_joined", None, json!({"player_id": id})).await?;
+                event(
+                    &mut tx,
+                    *room_id,
+                    *at,
+                    "player_joined",
+                    None,
+                    json!({"player_id": id}),
+                )
+                .await?;
             }
             Op::Journal(entry) => apply(&mut tx, entry).await?,
             Op::Answer { .. } | Op::Flush(_) => {}
@@ -247,8 +338,19 @@ async fn insert_answers(
         return Ok(());
     }
     let n = run.len();
-    let (mut ids, mut rooms, mut questions, mut players) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut choices, mut received, mut response, mut correct, mut points) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut ids, mut rooms, mut questions, mut players) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut choices, mut received, mut response, mut correct, mut points) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     for a in run.drain(..) {
         ids.push(a.id);
         rooms.push(a.room_id);
@@ -297,9 +399,18 @@ async fn event(
     Ok(())
 }
 
-async fn apply(tx: &mut Transaction<'_, Postgres>, entry: &JournalEntry) -> Result<(), sqlx::Error> {
+async fn apply(
+    tx: &mut Transaction<'_, Postgres>,
+    entry: &JournalEntry,
+) -> Result<(), sqlx::Error> {
     match *entry {
-        JournalEntry::QuestionOpened { room_id, question, started_at, deadline_at, first } => {
+        JournalEntry::QuestionOpened {
+            room_id,
+            question,
+            started_at,
+            deadline_at,
+            first,
+        } => {
             let q = question as i32;
             sqlx::query!(
                 "UPDATE questions SET started_at = $3, deadline_at = $4 WHERE room_id = $1 AND idx = $2",
@@ -311,46 +422,105 @@ async fn apply(tx: &mut Transaction<'_, Postgres>, entry: &JournalEntry) -> Resu
                 r#"UPDATE rooms SET status = 'question', current_question = $2, paused_at = NULL,
                           started_at = CASE WHEN $4 THEN $3 ELSE started_at END
                     WHERE id = $1"#,
-                room_id, q, to_ts(started_at), first
+                room_id,
+                q,
+                to_ts(started_at),
+                first
             )
             .execute(&mut **tx)
             .await?;
-            event(tx, room_id, started_at, "question_opened", Some(question), json!({"deadline_at": deadline_at})).await
+            event(
+                tx,
+                room_id,
+                started_at,
+                "question_opened",
+                Some(question),
+                json!({"deadline_at": deadline_at}),
+            )
+            .await
         }
-        JournalEntry::Paused { room_id, question, at } => {
-            sqlx::query!("UPDATE rooms SET status = 'paused', paused_at = $2 WHERE id = $1", room_id, to_ts(at))
-                .execute(&mut **tx)
-                .await?;
+        JournalEntry::Paused {
+            room_id,
+            question,
+            at,
+        } => {
+            sqlx::query!(
+                "UPDATE rooms SET status = 'paused', paused_at = $2 WHERE id = $1",
+                room_id,
+                to_ts(at)
+            )
+            .execute(&mut **tx)
+            .await?;
             event(tx, room_id, at, "paused", Some(question), json!({})).await
         }
-        JournalEntry::Resumed { room_id, question, at, deadline_at, paused_ms } => {
+        JournalEntry::Resumed {
+            room_id,
+            question,
+            at,
+            deadline_at,
+            paused_ms,
+        } => {
             sqlx::query!(
                 "UPDATE questions SET deadline_at = $3, paused_ms = $4 WHERE room_id = $1 AND idx = $2",
                 room_id, question as i32, to_ts(deadline_at), paused_ms
             )
             .execute(&mut **tx)
             .await?;
-            sqlx::query!("UPDATE rooms SET status = 'question', paused_at = NULL WHERE id = $1", room_id)
-                .execute(&mut **tx)
-                .await?;
-            event(tx, room_id, at, "resumed", Some(question), json!({"deadline_at": deadline_at})).await
+            sqlx::query!(
+                "UPDATE rooms SET status = 'question', paused_at = NULL WHERE id = $1",
+                room_id
+            )
+            .execute(&mut **tx)
+            .await?;
+            event(
+                tx,
+                room_id,
+                at,
+                "resumed",
+                Some(question),
+                json!({"deadline_at": deadline_at}),
+            )
+            .await
         }
-        JournalEntry::Closed { room_id, question, at, reason, paused_ms } => {
+        JournalEntry::Closed {
+            room_id,
+            question,
+            at,
+            reason,
+            paused_ms,
+        } => {
             sqlx::query!(
                 "UPDATE questions SET closed_at = $3, close_reason = $4, paused_ms = $5 WHERE room_id = $1 AND idx = $2",
                 room_id, question as i32, to_ts(at), reason.as_str(), paused_ms
             )
             .execute(&mut **tx)
             .await?;
-            sqlx::query!("UPDATE rooms SET status = 'reveal', paused_at = NULL WHERE id = $1", room_id)
-                .execute(&mut **tx)
-                .await?;
-            event(tx, room_id, at, "time_up", Some(question), json!({"reason": reason.as_str()})).await
+            sqlx::query!(
+                "UPDATE rooms SET status = 'reveal', paused_at = NULL WHERE id = $1",
+                room_id
+            )
+            .execute(&mut **tx)
+            .await?;
+            event(
+                tx,
+                room_id,
+                at,
+                "time_up",
+                Some(question),
+                json!({"reason": reason.as_str()}),
+            )
+            .await
         }
-        JournalEntry::Revealed { room_id, question, at } => {
+        JournalEntry::Revealed {
+            room_id,
+            question,
+            at,
+        } => {
             sqlx::query!(
                 "UPDATE questions SET revealed_at = $3 WHERE room_id = $1 AND idx = $2",
-                room_id, question as i32, to_ts(at)
+                room_id,
+                question as i32,
+                to_ts(at)
             )
             .execute(&mut **tx)
             .await?;
@@ -361,20 +531,32 @@ async fn apply(tx: &mut Transaction<'_, Postgres>, entry: &JournalEntry) -> Resu
                 r#"UPDATE rooms SET status = 'finished', finished_at = $2, current_question = NULL,
                           paused_at = NULL
                     WHERE id = $1"#,
-                room_id, to_ts(at)
+                room_id,
+                to_ts(at)
             )
             .execute(&mut **tx)
             .await?;
             event(tx, room_id, at, "finished", None, json!({})).await
         }
-        JournalEntry::PlayerRemoved { room_id, player_id, status, at } => {
+        JournalEntry::PlayerRemoved {
+            room_id,
+            player_id,
+            status,
+            at,
+        } => {
             sqlx::query!(
                 "UPDATE players SET status = $2, left_at = $3 WHERE id = $1",
-                player_id, status.as_str(), to_ts(at)
+                player_id,
+                status.as_str(),
+                to_ts(at)
             )
             .execute(&mut **tx)
             .await?;
-            let kind = if status == PlayerStatus::Kicked { "player_kicked" } else { "player_left" };
+            let kind = if status == PlayerStatus::Kicked {
+                "player_kicked"
+            } else {
+                "player_left"
+            };
             event(tx, room_id, at, kind, None, json!({"player_id": player_id})).await
         }
     }

@@ -11,7 +11,12 @@ pub struct TokenBucket {
 
 impl TokenBucket {
     pub fn new(per_second: f64, burst: f64, now: Instant) -> Self {
-        TokenBucket { per_second, burst, tokens: burst, last: now }
+        TokenBucket {
+            per_second,
+            burst,
+            tokens: burst,
+            last: now,
+        }
     }
 
     /// Takes one token if there is one.

@@ -17,17 +17,29 @@ use crate::http::AppState;
 use crate::metrics::METRICS;
 use crate::protocol::{self, ClientMessage, Event, Outbound};
 use crate::rooms::{
-    ConnId, Disconnected, HostJoin, Join, JoinFailure, Leave, ResumeFailure, Resume, Room,
+    ConnId, Disconnected, HostJoin, Join, JoinFailure, Leave, Resume, ResumeFailure, Room,
     SubmitAnswer, next_conn_id, now_ms,
 };
 
 /// `GET /ws`: upgrades and spawns the session task.
-pub async fn ws_route(req: HttpRequest, body: web::Payload, state: web::Data<AppState>) -> actix_web::Result<HttpResponse> {
+pub async fn ws_route(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> actix_web::Result<HttpResponse> {
     let (response, session, stream) = actix_ws::handle(&req, body)?;
     let limit = state.deps.settings.ws_max_frame_bytes;
-    let stream = stream.max_frame_size(limit).aggregate_continuations().max_continuation_size(limit);
+    let stream = stream
+        .max_frame_size(limit)
+        .aggregate_continuations()
+        .max_continuation_size(limit);
     let conn = next_conn_id();
-    let span = tracing::info_span!("ws", conn, room_code = tracing::field::Empty, player_id = tracing::field::Empty);
+    let span = tracing::info_span!(
+        "ws",
+        conn,
+        room_code = tracing::field::Empty,
+        player_id = tracing::field::Empty
+    );
     let state = state.into_inner();
     actix_web::rt::spawn(
         async move {
@@ -68,7 +80,15 @@ impl SessionTask {
     fn new(conn: ConnId, session: Session, state: std::sync::Arc<AppState>) -> Self {
         let s = &state.deps.settings;
         let bucket = TokenBucket::new(s.ws_rate_per_s, s.ws_rate_burst, Instant::now());
-        SessionTask { conn, session, state, role: Role::None, outbound: None, bucket, last_heard: Instant::now() }
+        SessionTask {
+            conn,
+            session,
+            state,
+            role: Role::None,
+            outbound: None,
+            bucket,
+            last_heard: Instant::now(),
+        }
     }
 
     async fn run(&mut self, mut stream: actix_ws::AggregatedMessageStream) {
@@ -120,12 +140,17 @@ impl SessionTask {
             }
         };
         match &self.role {
-            Role::Player { room } | Role::Host { room } => room.do_send(Disconnected { conn: self.conn }),
+            Role::Player { room } | Role::Host { room } => {
+                room.do_send(Disconnected { conn: self.conn })
+            }
             Role::None => {}
         }
         if let Some((code, reason)) = close {
             let session = self.session.clone();
-            let reason = CloseReason { code, description: Some(reason.to_owned()) };
+            let reason = CloseReason {
+                code,
+                description: Some(reason.to_owned()),
+            };
             let _ = tokio::time::timeout(Duration::from_secs(1), session.close(Some(reason))).await;
         }
     }
@@ -133,7 +158,10 @@ impl SessionTask {
     /// Writes one frame; a client that does not take it within the client timeout is gone.
     async fn write(&mut self, text: ByteString) -> bool {
         let timeout = self.state.deps.settings.ws_client_timeout;
-        matches!(tokio::time::timeout(timeout, self.session.text(text)).await, Ok(Ok(())))
+        matches!(
+            tokio::time::timeout(timeout, self.session.text(text)).await,
+            Ok(Ok(()))
+        )
     }
 
     async fn send_error(&mut self, code: &str, message: &str) -> bool {
@@ -141,7 +169,11 @@ impl SessionTask {
     }
 
     /// Handles one frame. `Err` closes the socket with that code.
-    async fn on_frame(&mut self, msg: AggregatedMessage, received_at: i64) -> Result<Flow, (CloseCode, &'static str)> {
+    async fn on_frame(
+        &mut self,
+        msg: AggregatedMessage,
+        received_at: i64,
+    ) -> Result<Flow, (CloseCode, &'static str)> {
         let text = match msg {
             AggregatedMessage::Text(text) => {
                 self.rate_limit().await?;
@@ -149,7 +181,10 @@ impl SessionTask {
             }
             AggregatedMessage::Binary(_) => {
                 self.rate_limit().await?;
-                return Ok(flow(self.send_error("unsupported_frame", "send JSON in text frames").await));
+                return Ok(flow(
+                    self.send_error("unsupported_frame", "send JSON in text frames")
+                        .await,
+                ));
             }
             AggregatedMessage::Ping(bytes) => {
                 return Ok(flow(self.session.pong(&bytes).await.is_ok()));
@@ -163,17 +198,28 @@ impl SessionTask {
         };
         let ok = match msg {
             ClientMessage::Ping { client_time } => {
-                let pong = protocol::frame(&Event::Pong { client_time: &client_time, server_time: now_ms() });
+                let pong = protocol::frame(&Event::Pong {
+                    client_time: &client_time,
+                    server_time: now_ms(),
+                });
                 self.write(pong).await
             }
             ClientMessage::Answer { question, choice } => match &self.role {
                 Role::Player { room } => {
-                    room.do_send(SubmitAnswer { conn: self.conn, question, choice, received_at });
+                    room.do_send(SubmitAnswer {
+                        conn: self.conn,
+                        question,
+                        choice,
+                        received_at,
+                    });
                     true
                 }
                 _ => {
                     crate::metrics::METRICS.rejected(crate::domain::Rejection::NotJoined);
-                    let text = protocol::frame(&Event::AnswerRejected { question, reason: "not_joined" });
+                    let text = protocol::frame(&Event::AnswerRejected {
+                        question,
+                        reason: "not_joined",
+                    });
                     self.write(text).await
                 }
             },
@@ -184,10 +230,13 @@ impl SessionTask {
                 }
                 _ => return Err((CloseCode::Normal, "left")),
             },
-            ClientMessage::Join { .. } | ClientMessage::Resume { .. } | ClientMessage::Host { .. }
+            ClientMessage::Join { .. }
+            | ClientMessage::Resume { .. }
+            | ClientMessage::Host { .. }
                 if !matches!(self.role, Role::None) =>
             {
-                self.send_error("already_joined", "this socket has already joined a room").await
+                self.send_error("already_joined", "this socket has already joined a room")
+                    .await
             }
             ClientMessage::Join { code, nickname } => self.join(&code, &nickname).await,
             ClientMessage::Resume { code, player_token } => self.resume(&code, player_token).await,
@@ -200,7 +249,8 @@ impl SessionTask {
         if self.bucket.take(Instant::now()) {
             return Ok(());
         }
-        self.send_error("rate_limited", "too many messages; slow down").await;
+        self.send_error("rate_limited", "too many messages; slow down")
+            .await;
         Err((CloseCode::Policy, "rate limited"))
     }
 
@@ -211,7 +261,9 @@ impl SessionTask {
             return Ok(room);
         }
         match self.state.deps.store.room_by_code(code).await {
-            Ok(Some(row)) if row.status == "finished" => Err(("game_finished", "this game is over")),
+            Ok(Some(row)) if row.status == "finished" => {
+                Err(("game_finished", "this game is over"))
+            }
             _ => Err(("room_not_found", "no room has that code")),
         }
     }
@@ -238,7 +290,14 @@ impl SessionTask {
             Err(e) => return self.send_error("invalid_nickname", &e.to_string()).await,
         };
         let (tx, rx) = self.queue();
-        match room.send(Join { conn: self.conn, tx, nickname }).await {
+        match room
+            .send(Join {
+                conn: self.conn,
+                tx,
+                nickname,
+            })
+            .await
+        {
             Ok(Ok(player)) => {
                 self.outbound = Some(rx);
                 self.role = Role::Player { room };
@@ -254,7 +313,10 @@ impl SessionTask {
                 };
                 self.send_error(code, &e.to_string()).await
             }
-            Err(_) => self.send_error("room_not_found", "the room has closed").await,
+            Err(_) => {
+                self.send_error("room_not_found", "the room has closed")
+                    .await
+            }
         }
     }
 
@@ -264,7 +326,14 @@ impl SessionTask {
             Err((code, message)) => return self.send_error(code, message).await,
         };
         let (tx, rx) = self.queue();
-        match room.send(Resume { conn: self.conn, tx, player_token }).await {
+        match room
+            .send(Resume {
+                conn: self.conn,
+                tx,
+                player_token,
+            })
+            .await
+        {
             Ok(Ok(player)) => {
                 self.outbound = Some(rx);
                 self.role = Role::Player { room };
@@ -278,17 +347,31 @@ impl SessionTask {
                 };
                 self.send_error(code, &e.to_string()).await
             }
-            Err(_) => self.send_error("room_not_found", "the room has closed").await,
+            Err(_) => {
+                self.send_error("room_not_found", "the room has closed")
+                    .await
+            }
         }
     }
 
     async fn host(&mut self, code: &str, host_token: String) -> bool {
         let room = match self.state.deps.registry.get(code) {
             Some(room) => room,
-            None => return self.send_error("room_not_found", "no live room has that code").await,
+            None => {
+                return self
+                    .send_error("room_not_found", "no live room has that code")
+                    .await;
+            }
         };
         let (tx, rx) = self.queue();
-        match room.send(HostJoin { conn: self.conn, tx, host_token }).await {
+        match room
+            .send(HostJoin {
+                conn: self.conn,
+                tx,
+                host_token,
+            })
+            .await
+        {
             Ok(Ok(())) => {
                 self.outbound = Some(rx);
                 self.role = Role::Host { room };
@@ -296,7 +379,10 @@ impl SessionTask {
                 true
             }
             Ok(Err(e)) => self.send_error("invalid_token", &e.to_string()).await,
-            Err(_) => self.send_error("room_not_found", "the room has closed").await,
+            Err(_) => {
+                self.send_error("room_not_found", "the room has closed")
+                    .await
+            }
         }
     }
 }
