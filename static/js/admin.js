@@ -245,12 +245,12 @@ function questionCard(q, answers) {
 function responseChart(q, answers) {
   const sorted = [...answers].sort((a, b) => a.response_ms - b.response_ms);
   const shown = sorted.slice(0, 12);
-  const W = 520;
-  const rowH = 18;
-  const left = 96;
+  const W = 460;
+  const rowH = 20;
+  const left = 100;
   const right = 56;
   const top = 8;
-  const H = top + shown.length * rowH + 22;
+  const H = top + shown.length * rowH + 26;
   const limit = Math.max(q.time_limit_ms || 1, ...shown.map((a) => a.response_ms));
   const x = (ms) => left + (ms / limit) * (W - left - right);
   const NS = 'http://www.w3.org/2000/svg';
@@ -269,7 +269,7 @@ function responseChart(q, answers) {
   shown.forEach((a, i) => {
     const y = top + i * rowH;
     const name = a.nickname.length > 13 ? `${a.nickname.slice(0, 12)}…` : a.nickname;
-    svg.append(el('text', { x: left - 8, y: y + 12, 'text-anchor': 'end' }, name));
+    svg.append(el('text', { x: left - 8, y: y + 14, 'text-anchor': 'end' }, name));
     const bar = el('rect', {
       x: left,
       y: y + 3,
@@ -280,12 +280,12 @@ function responseChart(q, answers) {
     });
     bar.append(el('title', {}, `${a.nickname}: ${formatMs(a.response_ms)}, ${a.correct ? 'right' : 'wrong'}, ${a.points} points`));
     svg.append(bar);
-    svg.append(el('text', { x: x(a.response_ms) + 6, y: y + 12 }, formatMs(a.response_ms)));
+    svg.append(el('text', { x: x(a.response_ms) + 6, y: y + 14 }, formatMs(a.response_ms)));
   });
   const axisY = top + shown.length * rowH + 4;
   svg.append(el('line', { x1: left, x2: x(limit), y1: axisY, y2: axisY, stroke: '#c9c4dc' }));
-  svg.append(el('text', { x: left, y: axisY + 14 }, '0 s'));
-  svg.append(el('text', { x: x(limit), y: axisY + 14, 'text-anchor': 'end' }, `${formatMs(limit)} limit`));
+  svg.append(el('text', { x: left, y: axisY + 16 }, '0 s'));
+  svg.append(el('text', { x: x(limit), y: axisY + 16, 'text-anchor': 'end' }, `${formatMs(limit)} limit`));
   return h(
     'figure',
     { style: 'margin:14px 0 0' },

@@ -171,13 +171,16 @@ const HANDLERS = {
       showRevealFromSnapshot(cur);
       return;
     }
-    openQuestion(cur, room.question_count, { remaining: cur.remaining_ms });
+    const wasPending = S.pending !== null;
+    openQuestion(cur, room.question_count, { remaining: cur.remaining_ms, silent: S.q?.index === cur.question });
+    // The snapshot says what the server stored: an answer sent just before the
+    // connection dropped either made it (answered_choice) or may be sent again.
     const picked = m.you?.answered_choice;
-    if (picked !== null && picked !== undefined) {
-      S.answered = picked;
-      markPicked(picked);
-      setStatus('good', 'Answer locked in ✓ Waiting for the others…');
-    }
+    S.pending = null;
+    S.answered = picked ?? null;
+    markPicked(S.answered);
+    if (S.answered !== null) setStatus('good', 'Answer locked in ✓ Waiting for the others…');
+    else if (wasPending) setStatus('warn', 'Your answer did not reach the game. Please tap again.');
     if (cur.paused || room.status === 'paused') pauseQuestion(cur.remaining_ms);
   },
 
@@ -201,6 +204,7 @@ const HANDLERS = {
     if (!S.q || m.question !== S.q.index) return;
     S.paused = false;
     $('#q-bar').classList.remove('is-paused');
+    $('#q-choices').classList.remove('is-paused');
     countdown.start(m.deadline_at, S.q.timeLimit, m.remaining_ms);
     if (S.answered === null) setStatus('', 'Back on! Pick an answer.');
     else setStatus('good', 'Answer locked in ✓ Waiting for the others…');
@@ -514,6 +518,7 @@ function pauseQuestion(remaining) {
   S.paused = true;
   countdown.pause(remaining);
   $('#q-bar').classList.add('is-paused');
+  $('#q-choices').classList.add('is-paused');
   setStatus('warn', '❚❚ Paused by the host');
   runTimer();
 }
