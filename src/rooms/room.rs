@@ -897,7 +897,12 @@ impl Handler<Join> for Room {
                     tracing::warn!(room_code = %act.code, error = %e, "a join could not be stored");
                     act.game.forget_player(player);
                     act.roster_changed(ctx);
-                    return Err(JoinFailure::Unavailable);
+                    return Err(match e {
+                        crate::store::StoreError::NicknameTaken => {
+                            JoinFailure::Rule(crate::domain::JoinError::NicknameTaken)
+                        }
+                        _ => JoinFailure::Unavailable,
+                    });
                 }
                 act.attach_player(player, msg.conn, msg.tx, &token);
                 let text = protocol::frame(&Event::PlayerJoined {

@@ -25,6 +25,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("the room code is already in use")]
     CodeTaken,
+    #[error("another player in the room has that nickname")]
+    NicknameTaken,
     #[error("the database did not answer in time")]
     Unavailable,
     #[error("stored data is inconsistent: {0}")]

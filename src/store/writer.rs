@@ -200,6 +200,13 @@ async fn run(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Op>, answer_timeout: 
                     settle_all(std::mem::take(&mut batch), Some(&inserted));
                     break;
                 }
+                Err(e) if is_refusal(&e) => {
+                    tracing::error!(error = %e, ops = batch.len(), "a write was refused; committing one by one");
+                    batch = commit_one_by_one(&pool, std::mem::take(&mut batch)).await;
+                    if batch.is_empty() {
+                        break;
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, ops = batch.len(), "write failed; retrying");
                     crate::metrics::METRICS.db_write_failures.inc();
@@ -215,6 +222,46 @@ async fn run(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Op>, answer_timeout: 
             }
         }
     }
+}
+
+/// Is this the database refusing a statement (a bug or bad data), rather than the database
+/// being unreachable or overloaded for a while? Connection exceptions (SQLSTATE class 08),
+/// operator intervention such as a shutdown (57), insufficient resources (53), transaction
+/// rollbacks (40) and system errors (58) are worth retrying; the rest is not.
+fn is_refusal(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            !["08", "57", "53", "40", "58"]
+                .iter()
+                .any(|class| code.starts_with(class))
+        }
+        _ => false,
+    }
+}
+
+/// Commits each operation alone so that one refused statement does not hold back the others.
+/// A refused answer or join is failed, a refused journal entry is logged and dropped. Returns
+/// what could not be written because the database went away meanwhile (to retry).
+async fn commit_one_by_one(pool: &PgPool, ops: Vec<Op>) -> Vec<Op> {
+    let mut retry = Vec::new();
+    for op in ops {
+        if !retry.is_empty() {
+            retry.push(op);
+            continue;
+        }
+        match commit(pool, std::slice::from_ref(&op)).await {
+            Ok(inserted) => settle_all(vec![op], Some(&inserted)),
+            Err(e) if is_refusal(&e) => {
+                if let Op::Journal(entry) = &op {
+                    tracing::error!(error = %e, ?entry, "a phase change was refused by the database and dropped");
+                }
+                settle_all(vec![op], None);
+            }
+            Err(_) => retry.push(op),
+        }
+    }
+    retry
 }
 
 fn take_queued(rx: &mut mpsc::UnboundedReceiver<Op>, batch: &mut Vec<Op>) {
@@ -237,8 +284,8 @@ fn fail_expired(batch: &mut Vec<Op>, timeout: Duration) {
     settle_all(expired, None);
 }
 
-/// Tells every waiter how its write ended. `inserted` is the set of answer ids committed; with
-/// `None` the batch failed.
+/// Tells every waiter how its write ended. `inserted` is the set of answer and player ids
+/// committed; with `None` the batch failed.
 fn settle_all(ops: Vec<Op>, inserted: Option<&std::collections::HashSet<Uuid>>) {
     let mut per_room: HashMap<Uuid, (SettleFn, Vec<AnswerSettled>)> = HashMap::new();
     for op in ops {
@@ -278,7 +325,7 @@ fn settle_all(ops: Vec<Op>, inserted: Option<&std::collections::HashSet<Uuid>>) 
 }
 
 /// One transaction for the whole batch, statements in queue order (answers grouped into one
-/// INSERT per run of consecutive answers). Returns the ids of the answers inserted.
+/// INSERT per run of consecutive answers). Returns the ids of the answers and players inserted.
 async fn commit(
     pool: &PgPool,
     batch: &[Op],
@@ -304,12 +351,22 @@ async fn commit(
                 at,
                 ..
             } => {
-                sqlx::query!(
-                    "INSERT INTO players (id, room_id, nickname, token_hash, joined_at) VALUES ($1, $2, $3, $4, $5)",
-                    id, room_id, nickname, token_hash, to_ts(*at)
+                // The room already checked the nickname; the unique index is the last word.
+                let stored = sqlx::query_scalar!(
+                    r#"INSERT INTO players (id, room_id, nickname, token_hash, joined_at)
+                       VALUES ($1, $2, $3, $4, $5)
+                       ON CONFLICT (room_id, lower(nickname)) WHERE status = 'active' DO NOTHING
+                       RETURNING id"#,
+                    id,
+                    room_id,
+                    nickname,
+                    token_hash,
+                    to_ts(*at)
                 )
-                .execute(&mut *tx)
+                .fetch_optional(&mut *tx)
                 .await?;
+                let Some(stored) = stored else { continue };
+                inserted.insert(stored);
                 event(
                     &mut tx,
                     *room_id,

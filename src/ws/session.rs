@@ -123,7 +123,7 @@ impl SessionTask {
                         }
                         Some(Ok(msg)) => match self.on_frame(msg, received_at).await {
                             Ok(Flow::Continue) => {}
-                            Ok(Flow::Stop) => break None,
+                            Ok(Flow::Stop) => break Some((CloseCode::Normal, "closing")),
                             Err(close) => break Some(close),
                         },
                     }
