@@ -100,7 +100,7 @@ function questionEditor(q, qi) {
   );
   return h(
     'fieldset',
-    { class: 'q-editor', style: 'margin:0' },
+    { class: 'q-editor' },
     h(
       'div',
       { class: 'q-editor-head' },
@@ -409,6 +409,7 @@ function beginHosting(code) {
   G.token = saved.host_token;
   G.title = saved.title || '';
   G.joinUrl = new URL(saved.join_url || `/play.html?code=${code}`, location.origin).href;
+  $('#conn-pill').hidden = false;
   $('#connecting-text').textContent = 'Opening the game…';
   showScreen('connecting');
   sock?.stop();
@@ -908,6 +909,7 @@ function showCreate(note = '') {
   $('#pin-pill').hidden = true;
   $('#title-pill').hidden = true;
   setConn('idle', 'Not connected');
+  $('#conn-pill').hidden = true;
   $('#create-note').textContent = note;
   renderEditor();
   showScreen('create');

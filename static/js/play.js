@@ -629,6 +629,14 @@ function showEnded(iconName, title, text) {
   announce(`${title}. ${text}`);
 }
 
+$('#leave-btn').addEventListener('click', () => {
+  sock?.expectFinalClose();
+  sock?.send({ type: 'leave' });
+  forgetToken();
+  stopSocket();
+  location.href = '/';
+});
+
 // ---------- keyboard ----------
 
 document.addEventListener('keydown', (ev) => {

@@ -52,7 +52,10 @@ describe('a whole game in the browser', { concurrency: false }, () => {
     await host.getByLabel('Question 1 time limit in seconds').fill('20');
     await host.getByLabel('Question 2 time limit in seconds').fill('25');
     await host.getByLabel('Question 3 time limit in seconds').fill('5');
-    await host.mouse.move(0, 0);
+    await host.evaluate(() => {
+      document.activeElement?.blur();
+      window.scrollTo(0, 0);
+    });
     await hideToast(host);
     await screenshot(host, 'host-create');
     await host.getByRole('button', { name: 'Create game' }).click();
@@ -258,6 +261,14 @@ describe('a whole game in the browser', { concurrency: false }, () => {
     await see(host, 'What is the capital of Australia?');
     await see(host, /% correct/);
     await screenshot(host, 'admin-results', { fullPage: true });
+    const [download] = await Promise.all([
+      host.waitForEvent('download'),
+      host.getByRole('button', { name: /Download CSV/ }).click(),
+    ]);
+    const { readFileSync } = await import('node:fs');
+    const csv = readFileSync(await download.path(), 'utf8').trim().split(/\r?\n/);
+    assert.equal(csv[0], 'room_code,player_id,nickname,question,choice,correct,points,response_ms,received_at');
+    assert.equal(csv.length - 1, 4 * 3, 'one row per player (kicked Dan too) and question');
   });
 
   it('had no script errors on any page', () => {
