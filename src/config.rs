@@ -42,6 +42,8 @@ pub struct Settings {
     pub finished_room_ttl: Duration,
     /// Database connections in the pool.
     pub db_pool_size: u32,
+    /// A room nobody has used for this long is ended.
+    pub room_idle_timeout: Duration,
 }
 
 impl Settings {
@@ -126,6 +128,13 @@ impl Settings {
                 86_400_000,
             )?),
             db_pool_size: parse_in(&get, "DB_POOL_SIZE", 10, 1, 500)? as u32,
+            room_idle_timeout: Duration::from_millis(parse_in(
+                &get,
+                "ROOM_IDLE_TIMEOUT_MS",
+                6 * 3_600_000,
+                1000,
+                30 * 86_400_000,
+            )?),
         })
     }
 }

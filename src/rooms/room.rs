@@ -87,6 +87,8 @@ pub struct Room {
     lobby_sent_count: usize,
     deferred: Vec<Deferred>,
     reported_status: Option<Status>,
+    /// The last join, resume, host connection, answer or host action.
+    last_activity: tokio::time::Instant,
 }
 
 impl Room {
@@ -121,6 +123,7 @@ impl Room {
             lobby_sent_count,
             deferred: Vec::new(),
             reported_status: None,
+            last_activity: tokio::time::Instant::now(),
         }
     }
 
@@ -766,6 +769,41 @@ impl Room {
         Ok(self.view())
     }
 
+    /// Runs a host action now, or, while a question closes, once it is revealed: `next` and
+    /// `end` wait for the reveal (rule 5), and `end` during an open question closes it first.
+    fn control(
+        &mut self,
+        action: ControlAction,
+        ctx: &mut Context<Self>,
+    ) -> Result<Result<RoomView, ControlError>, oneshot::Receiver<Result<RoomView, ControlError>>>
+    {
+        let wait = match (action, self.game.phase()) {
+            (ControlAction::Next | ControlAction::End, Phase::Closed) => true,
+            (ControlAction::End, Phase::Question | Phase::Paused) => {
+                self.close_question(CloseReason::Locked, ctx);
+                self.game.phase() == Phase::Closed
+            }
+            _ => false,
+        };
+        if wait {
+            let (reply, rx) = oneshot::channel();
+            self.deferred.push((action, reply));
+            Err(rx)
+        } else {
+            Ok(self.apply(action, ctx))
+        }
+    }
+
+    /// Ends a room nobody has used for `ROOM_IDLE_TIMEOUT_MS`, so that abandoned rooms do not
+    /// stay in memory (and come back after every restart) forever.
+    fn reap_if_idle(&mut self, ctx: &mut Context<Self>) {
+        let idle = self.last_activity.elapsed();
+        if self.game.phase() != Phase::Finished && idle >= self.settings.room_idle_timeout {
+            tracing::info!(room_code = %self.code, idle_s = idle.as_secs(), "ending an idle room");
+            let _ = self.control(ControlAction::End, ctx);
+        }
+    }
+
     fn answer_settled(
         &mut self,
         outcomes: Vec<crate::store::AnswerSettled>,
@@ -851,6 +889,9 @@ impl Actor for Room {
         self.settle = Some(Arc::new(move |outcomes| addr.do_send(Settled(outcomes))));
         self.track_status();
         self.resume_timers(ctx);
+        let every = (self.settings.room_idle_timeout / 10)
+            .clamp(Duration::from_millis(100), Duration::from_secs(60));
+        ctx.run_interval(every, |act, ctx| act.reap_if_idle(ctx));
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
@@ -869,6 +910,7 @@ impl Handler<Join> for Room {
     type Result = ResponseActFuture<Self, Result<Uuid, JoinFailure>>;
 
     fn handle(&mut self, msg: Join, _: &mut Context<Self>) -> Self::Result {
+        self.last_activity = tokio::time::Instant::now();
         let player = Uuid::new_v4();
         let token = tokens::new_token();
         let token_hash = tokens::hash_token(&token);
@@ -922,6 +964,7 @@ impl Handler<Resume> for Room {
     type Result = Result<Uuid, ResumeFailure>;
 
     fn handle(&mut self, msg: Resume, ctx: &mut Context<Self>) -> Self::Result {
+        self.last_activity = tokio::time::Instant::now();
         if self.game.phase() == Phase::Finished {
             return Err(ResumeFailure::GameFinished);
         }
@@ -939,6 +982,7 @@ impl Handler<HostJoin> for Room {
     type Result = Result<(), InvalidHostToken>;
 
     fn handle(&mut self, msg: HostJoin, _: &mut Context<Self>) -> Self::Result {
+        self.last_activity = tokio::time::Instant::now();
         if !tokens::token_matches(&msg.host_token, &self.host_token_hash) {
             return Err(InvalidHostToken);
         }
@@ -959,6 +1003,7 @@ impl Handler<SubmitAnswer> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: SubmitAnswer, _: &mut Context<Self>) {
+        self.last_activity = tokio::time::Instant::now();
         let player = self.conns.get(&msg.conn).and_then(|c| c.player);
         match self
             .game
@@ -1023,24 +1068,11 @@ impl Handler<Control> for Room {
         if !tokens::token_matches(&msg.host_token, &self.host_token_hash) {
             return Box::pin(async { Err(ControlError::Unauthorized) });
         }
-        // While a question closes, `next` and `end` wait for its reveal (rule 5); `end` during
-        // an open question closes it first.
-        let wait = match (msg.action, self.game.phase()) {
-            (ControlAction::Next | ControlAction::End, Phase::Closed) => true,
-            (ControlAction::End, Phase::Question | Phase::Paused) => {
-                self.close_question(CloseReason::Locked, ctx);
-                self.game.phase() == Phase::Closed
-            }
-            _ => false,
-        };
-        let result = if wait {
-            let (reply, rx) = oneshot::channel();
-            self.deferred.push((msg.action, reply));
-            return Box::pin(async move { rx.await.unwrap_or(Err(ControlError::Gone)) });
-        } else {
-            self.apply(msg.action, ctx)
-        };
-        Box::pin(async move { result })
+        self.last_activity = tokio::time::Instant::now();
+        match self.control(msg.action, ctx) {
+            Ok(result) => Box::pin(async move { result }),
+            Err(later) => Box::pin(async move { later.await.unwrap_or(Err(ControlError::Gone)) }),
+        }
     }
 }
 
