@@ -89,8 +89,6 @@ export class Countdown {
   }
 }
 
-const FATAL_CLOSE = new Set([1000, 4000]);
-
 /**
  * `new GameSocket({hello, onMessage, onStatus})`:
  * - `hello()` returns the first message for each new connection (or null);
@@ -111,6 +109,7 @@ export class GameSocket {
     this.stopped = false;
     this.timer = null;
     this.pingTimers = [];
+    this.expectClose = false;
     this.onOnline = () => {
       if (!this.stopped && (!this.ws || this.ws.readyState === WebSocket.CLOSED)) this.reconnectNow();
     };
@@ -157,18 +156,15 @@ export class GameSocket {
       this.pingTimers.forEach(clearTimeout);
       this.ws = null;
       if (this.stopped) return;
-      if (FATAL_CLOSE.has(ev.code) && this.closeIsFinal(ev.code)) {
+      // 4000: this seat was resumed on another socket. 1000 is final only
+      // when the page expects it (kicked); any other close reconnects.
+      if (ev.code === 4000 || (ev.code === 1000 && this.expectClose)) {
         this.stopped = true;
         this.onStatus('closed', { code: ev.code });
         return;
       }
       this.scheduleReconnect(ev.code);
     };
-  }
-
-  /** 1000 is final only when the page asked for it (kick, leave); 4000 always. */
-  closeIsFinal(code) {
-    return code === 4000 || this.expectClose;
   }
 
   scheduleReconnect(code) {
