@@ -1,2 +1,0 @@
-//! quizload: the load generator (being written).
-fn main() {}
