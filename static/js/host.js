@@ -682,6 +682,8 @@ function showLobby() {
   $('#pin').setAttribute('aria-label', `Game PIN ${G.code.split('').join(' ')}`);
   const url = new URL(G.joinUrl);
   $('#join-url').textContent = `${url.host}${url.pathname === '/play.html' ? '' : url.pathname}`;
+  $('#join-link').href = G.joinUrl;
+  $('#join-link').textContent = G.joinUrl;
   $('#qr').innerHTML = toSvg(G.joinUrl, { label: `QR code for ${G.joinUrl}`, dark: '#17122b' });
   showScreen('lobby');
   updateControls();

@@ -132,6 +132,7 @@ describe('a whole game in the browser', { concurrency: false }, () => {
     await host.getByLabel(/^Game PIN/).waitFor();
     assert.equal((await host.getByLabel(/^Game PIN/).textContent()).trim(), pin);
     for (const name of ['Ann', 'Ben', 'Cat']) await see(host, name, { within: '.roster' });
+    await see(host, `${BASE_URL}/play.html?code=${pin}`);
     const qr = host.getByRole('img', { name: /QR code/ });
     await qr.waitFor();
     await hideToast(host);

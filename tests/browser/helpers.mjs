@@ -21,7 +21,7 @@ export async function launch() {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)`);
   }
-  return chromium.launch({
+  const options = {
     executablePath: CHROMIUM,
     args: [
       '--no-sandbox',
@@ -32,7 +32,14 @@ export async function launch() {
       '--disable-component-update',
       '--disable-sync',
     ],
-  });
+  };
+  try {
+    return await chromium.launch(options);
+  } catch (e) {
+    // A busy 2-core machine can make the first start time out; say so, try once more.
+    console.error(`chromium did not start (${e.message.split('\n')[0]}); trying again`);
+    return chromium.launch(options);
+  }
 }
 
 /** A new page that fails the test run on uncaught page errors. */
