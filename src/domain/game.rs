@@ -406,7 +406,8 @@ impl Game {
         true
     }
 
-    /// Rule 10: every connected player has answered the open question, and someone is connected.
+    /// Rule 10: every connected player has an acknowledged answer to the open question, and
+    /// someone is connected.
     pub fn all_connected_answered(&self) -> bool {
         let Some(round) = self.round.as_ref() else {
             return false;
@@ -416,7 +417,13 @@ impl Game {
         }
         let mut connected = self.active_players().filter(|p| p.connected).peekable();
         connected.peek().is_some()
-            && connected.all(|p| self.answers[round.index].contains_key(&p.id))
+            && connected.all(|p| {
+                // Only stored answers count: a pending write may still fail, and its player may
+                // then answer again.
+                self.answers[round.index]
+                    .get(&p.id)
+                    .is_some_and(|a| a.durable)
+            })
     }
 
     // ----- answers -------------------------------------------------------------------------
@@ -564,14 +571,17 @@ impl Game {
         }
     }
 
-    /// Restarts the timer with the time that was left; returns the new deadline.
+    /// Restarts the timer with the time that was left; returns the new deadline. The deadline
+    /// moves by exactly the pause's length (`started_at + time_limit + time paused`), so a pause
+    /// taken after the deadline had passed (before the room closed the question) resumes into
+    /// an immediate time-up, not into fresh time.
     pub fn resume(&mut self, now: Millis) -> Result<Millis, InvalidState> {
         match (self.phase, self.round.as_mut()) {
             (Phase::Paused, Some(round)) => {
                 let paused_at = round.paused_at.take().unwrap_or(now);
-                let remaining = (round.deadline_at - paused_at).max(0);
-                round.paused_ms += (now - paused_at).max(0);
-                round.deadline_at = now + remaining;
+                let pause = (now - paused_at).max(0);
+                round.paused_ms += pause;
+                round.deadline_at += pause;
                 self.phase = Phase::Question;
                 Ok(round.deadline_at)
             }

@@ -635,7 +635,7 @@ impl Room {
                     self.game.round().map_or((0, 0), |r| (r.index, r.paused_ms));
                 let text = protocol::frame(&Event::Resumed {
                     question,
-                    remaining_ms: deadline_at - now,
+                    remaining_ms: (deadline_at - now).max(0),
                     deadline_at,
                     server_time: now,
                 });
