@@ -706,6 +706,7 @@ function openQuestion(q, { remaining = null, silent = false } = {}) {
   updateControls();
   G.questionCount = q.question_count ?? G.questionCount;
   $('#hq-prompt').textContent = q.prompt;
+  $('#hq-prompt').classList.toggle('is-long', [...q.prompt].length > 90);
   $('#hq-status').textContent = '';
   $('#hq-bar').classList.remove('is-paused');
   const box = $('#hq-choices');

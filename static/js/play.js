@@ -529,7 +529,7 @@ function fillReveal({ correct, choice, points, score, rank, responseMs, correctT
   card.className = `result-card ${!answered ? 'is-none' : correct ? 'is-correct' : 'is-wrong'}`;
   $('#rv-icon').textContent = !answered ? '…' : correct ? '✓' : '✗';
   $('#rv-title').textContent = !answered ? 'No answer' : correct ? 'Correct!' : 'Not quite';
-  $('#rv-points').hidden = points === null;
+  $('#rv-points').hidden = points === null || !answered;
   $('#rv-points').textContent = `+${fmtNum(points ?? 0)} points`;
   $('#rv-answer').textContent = correctText;
   $('#rv-score').textContent = fmtNum(score);
