@@ -717,7 +717,9 @@ function openQuestion(q, { remaining = null, silent = false } = {}) {
     ),
   );
   setAnswered(G.answered, G.players.size);
-  countdown.start(q.deadline_at, q.time_limit_ms, remaining);
+  // Before the first pong, the message's own server_time is the best clue.
+  const left = remaining ?? (q.server_time ? q.deadline_at - q.server_time : null);
+  countdown.start(q.deadline_at, q.time_limit_ms, left);
   showScreen('question');
   if (!silent) announce(`Question ${q.question + 1}: ${q.prompt}`);
   runTimer();
@@ -820,6 +822,7 @@ function renderBoard(entries) {
       ),
     ),
   );
+  $('#hr-board').classList.toggle('is-compact', entries.length > 5);
   $('#hr-board-empty').hidden = entries.length > 0;
 }
 

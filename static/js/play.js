@@ -428,7 +428,9 @@ function openQuestion(q, count, { remaining = null, silent = false } = {}) {
     ),
   );
   setStatus('', 'Tap your answer!');
-  countdown.start(q.deadline_at, q.time_limit_ms, remaining);
+  // Before the first pong, the message's own server_time is the best clue.
+  const left = remaining ?? (q.server_time ? q.deadline_at - q.server_time : null);
+  countdown.start(q.deadline_at, q.time_limit_ms, left);
   showScreen('question');
   if (!silent) announce(`Question ${index + 1} of ${S.q.count}: ${q.prompt}`);
   runTimer();
