@@ -176,15 +176,44 @@ const ERRORS = {
 export function errorText(code, message, field) {
   let text = ERRORS[code];
   if (code === 'invalid_quiz' || code === 'invalid_query') {
-    text = `${ERRORS[code]} ${message || ''}`.trim();
-    if (field) text += ` (at ${field})`;
-    return text;
+    const where = fieldName(field);
+    const what = message ? message.replace(/\.$/, '') : '';
+    if (where && what) return `${ERRORS[code]} ${where}: ${what}.`;
+    return `${ERRORS[code]} ${where || ''} ${what}`.trim();
   }
   if (!text) {
     if (code && code.startsWith('http_5')) text = ERRORS.internal;
     else text = message || 'Something went wrong.';
   }
   return text;
+}
+
+/** `questions[2].choices[1]` → "Question 3, choice 2" (a path a person reads). */
+export function fieldName(field) {
+  if (!field) return '';
+  const names = {
+    title: 'Quiz title',
+    questions: 'Questions',
+    prompt: 'text',
+    choices: 'choices',
+    correct: 'correct choice',
+    time_limit_ms: 'time limit',
+    points: 'points',
+    settings: 'Settings',
+    max_players: 'maximum players',
+    auto_advance_ms: 'automatic next question',
+    end_when_all_answered: 'end when all answered',
+    status: 'Status filter',
+    limit: 'Number of rooms',
+  };
+  const parts = [];
+  for (const m of field.matchAll(/([a-z_]+)(?:\[(\d+)\])?/g)) {
+    const [, key, index] = m;
+    if (key === 'questions' && index !== undefined) parts.push(`Question ${Number(index) + 1}`);
+    else if (key === 'choices' && index !== undefined) parts.push(`choice ${Number(index) + 1}`);
+    else parts.push(names[key] || key.replace(/_/g, ' '));
+  }
+  return parts.join(', ');
 }
 
 export const REJECT_REASONS = {

@@ -57,6 +57,16 @@ describe('the pages one by one', { concurrency: false }, () => {
     await page.getByRole('tab', { name: 'Form' }).click();
     await page.getByRole('button', { name: 'Create game' }).click();
     await see(page, 'Question 1 needs at least 2 choices.');
+    // The server's 422 names the field; the page says which one in words and focuses it.
+    const long = 'x'.repeat(130);
+    await page.getByRole('tab', { name: 'JSON' }).click();
+    await page
+      .getByLabel('Quiz as JSON')
+      .fill(JSON.stringify({ title: 'Two', questions: [{ prompt: 'Q?', choices: ['a', long], correct: 0 }] }));
+    await page.getByRole('button', { name: 'Create game' }).click();
+    await see(page, /Question 1, choice 2: /);
+    assert.equal(await page.getByLabel('Question 1, choice 2').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), 'Question 1, choice 2');
     await page.context().close();
   });
 
