@@ -520,6 +520,9 @@ pub struct ResultsCheck {
 
 type AnswerKey = (usize, i64, i64);
 
+/// A results body, or why it could not be read.
+type Fetched = Result<Value, String>;
+
 /// player id -> its answers as (question, choice, received_at).
 fn answers_in(results: &Value) -> HashMap<Uuid, Vec<AnswerKey>> {
     let mut map = HashMap::new();
@@ -593,7 +596,7 @@ async fn check_results(
             .await
             .map_err(|e| format!("GET {url}: {e}"))
     };
-    let fetched: Vec<(usize, Result<Value, String>, Option<Result<Value, String>>)> =
+    let fetched: Vec<(usize, Fetched, Option<Fetched>)> =
         futures_util::stream::iter(rooms.iter().enumerate())
             .map(|(i, r)| async move {
                 let host = get(

@@ -78,6 +78,17 @@ pub struct Answers {
     pub results_rooms_checked: usize,
 }
 
+/// The clock offset applied to every client-side instant. All sockets share the client's clock,
+/// so the offset is one number: the one from the ping with the shortest round trip, whose
+/// error is at most half that round trip (NTP's minimum-delay filter).
+#[derive(Debug, Serialize)]
+pub struct ClockEstimate {
+    /// Server clock minus client clock.
+    pub offset_ms: f64,
+    pub best_rtt_ms: f64,
+    pub error_bound_ms: f64,
+}
+
 #[derive(Debug, Serialize)]
 pub struct QuestionRate {
     pub question: usize,
@@ -89,6 +100,11 @@ pub struct QuestionRate {
     pub ack_rate_per_s: f64,
     /// max - min `deadline_at` across rooms.
     pub deadline_spread_ms: Option<i64>,
+    /// Largest question delivery skew of any room.
+    pub question_skew_max_ms: Option<f64>,
+    pub time_up_client: Option<Dist>,
+    pub time_up_server_max_ms: Option<f64>,
+    pub answer_ack_p99_ms: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -105,6 +121,7 @@ pub struct Throughput {
 pub struct Summary {
     pub config: Config,
     pub connections: Connections,
+    pub clock: Option<ClockEstimate>,
     /// Distributions in milliseconds; see `LATENCIES` for what each one is.
     pub latency_ms: BTreeMap<&'static str, Option<Dist>>,
     pub answers: Answers,
@@ -126,7 +143,7 @@ pub const LATENCIES: [(&str, &str); 12] = [
     ("join", "join: connect + welcome (per player)"),
     ("ws_connect", "  of which TCP + WebSocket handshake"),
     ("ping_rtt", "ping round trip (per player)"),
-    ("clock_offset", "clock offset server - client"),
+    ("clock_offset", "clock offset per socket (diagnostic)"),
     ("control_request", "start/next POST (per room)"),
     ("question_delivery", "question: server_time -> received"),
     ("question_skew", "question skew in a room (max - min)"),
@@ -234,18 +251,29 @@ pub fn build(inp: Inputs) -> Summary {
         }
     }
 
+    // One offset for every socket: the best ping's.
+    let clock = joined
+        .iter()
+        .filter_map(|p| Some((p.rtt_ms?, p.offset_us)))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(rtt, off)| ClockEstimate {
+            offset_ms: ms(off),
+            best_rtt_ms: rtt,
+            error_bound_ms: rtt / 2.0,
+        });
+    let off = clock.as_ref().map_or(0, |c| (c.offset_ms * 1000.0) as i64);
+
     // Distributions.
     let mut lat: BTreeMap<&'static str, Vec<f64>> = BTreeMap::new();
     let mut push = |k: &'static str, v: f64| lat.entry(k).or_default().push(v);
     for p in &joined {
-        let off = p.offset_us;
         push("join", p.join_ms.unwrap_or(0.0));
         if let Some(c) = p.connect_ms {
             push("ws_connect", c);
         }
         if let Some(rtt) = p.rtt_ms {
             push("ping_rtt", rtt);
-            push("clock_offset", ms(off));
+            push("clock_offset", ms(p.offset_us));
         }
         for r in &p.q {
             if let Some(t) = r.question_recv_us {
@@ -334,6 +362,19 @@ pub fn build(inp: Inputs) -> Summary {
                 .max()
                 .zip(deadlines.iter().min())
                 .map(|(a, b)| a - b);
+            let fmax = |v: Vec<f64>| v.into_iter().reduce(f64::max);
+            let skews = (0..rooms).filter_map(|room| recv_range[room][q].map(|(a, b)| ms(b - a)));
+            let server_late = (0..rooms)
+                .filter_map(|room| Some((time_up_server[room][q]? - deadline[room][q]?) as f64));
+            let of = |p: &&PlayerReport| p.q.get(q).cloned().unwrap_or_default();
+            let client_late = joined
+                .iter()
+                .map(of)
+                .filter_map(|r| Some(ms(r.time_up_us? + off) - r.deadline_at as f64));
+            let ack = joined
+                .iter()
+                .map(of)
+                .filter_map(|r| Some(ms(r.ack_us? - r.sent_us?)));
             QuestionRate {
                 question: q,
                 sent,
@@ -343,6 +384,10 @@ pub fn build(inp: Inputs) -> Summary {
                 ack_span_ms,
                 ack_rate_per_s,
                 deadline_spread_ms: spread,
+                question_skew_max_ms: fmax(skews.collect()),
+                time_up_client: summarize(client_late.collect()),
+                time_up_server_max_ms: fmax(server_late.collect()),
+                answer_ack_p99_ms: summarize(ack.collect()).map(|d| d.p99),
             }
         })
         .collect();
@@ -429,6 +474,7 @@ pub fn build(inp: Inputs) -> Summary {
     Summary {
         config,
         connections,
+        clock,
         latency_ms,
         answers,
         throughput,
@@ -482,6 +528,13 @@ pub fn print_table(out: &mut impl Write, s: &Summary) -> io::Result<()> {
     if !k.failures.is_empty() {
         writeln!(out, "failures  {}", map_text(&k.failures))?;
     }
+    if let Some(c) = &s.clock {
+        writeln!(
+            out,
+            "clock     server - client offset {:.2} ms from the best ping (rtt {:.2} ms, error <= {:.2} ms), applied to every client instant",
+            c.offset_ms, c.best_rtt_ms, c.error_bound_ms
+        )?;
+    }
     writeln!(out)?;
     writeln!(
         out,
@@ -531,20 +584,47 @@ pub fn print_table(out: &mut impl Write, s: &Summary) -> io::Result<()> {
         t.peak_sends_per_s_1s,
         t.peak_sends_per_s_100ms
     )?;
+    writeln!(
+        out,
+        "\n{:<4} {:>6} {:>8} {:>8} {:>6} {:>8} {:>8} {:>8} {:>8} {:>23} {:>8}",
+        "q",
+        "sent",
+        "span ms",
+        "sent/s",
+        "acked",
+        "acks/s",
+        "ack p99",
+        "dl sprd",
+        "skew",
+        "time_up p50/p99/max",
+        "timer"
+    )?;
+    let f = |v: Option<f64>| v.map_or("-".to_owned(), |x| format!("{x:.1}"));
     for q in &t.per_question {
+        let tu = q.time_up_client.as_ref().map_or("-".to_owned(), |d| {
+            format!("{:.1}/{:.1}/{:.1}", d.p50, d.p99, d.max)
+        });
         writeln!(
             out,
-            "  q{:<3}    sent {} over {:.0} ms ({:.0}/s); acked {} over {:.0} ms ({:.0}/s); deadline_at spread across rooms {} ms",
+            "{:<4} {:>6} {:>8.0} {:>8.0} {:>6} {:>8.0} {:>8} {:>8} {:>8} {:>23} {:>8}",
             q.question,
             q.sent,
             q.send_span_ms,
             q.send_rate_per_s,
             q.acked,
-            q.ack_span_ms,
             q.ack_rate_per_s,
-            q.deadline_spread_ms.map_or("-".into(), |v| v.to_string())
+            f(q.answer_ack_p99_ms),
+            q.deadline_spread_ms.map_or("-".into(), |v| v.to_string()),
+            f(q.question_skew_max_ms),
+            tu,
+            f(q.time_up_server_max_ms),
         )?;
     }
+    writeln!(
+        out,
+        "(ms; dl sprd: max - min deadline_at across rooms; skew: largest question delivery skew in a room;\n \
+         time_up: received - deadline_at, client side; timer: largest time_up.server_time - deadline_at)\n"
+    )?;
     writeln!(
         out,
         "time_up   reasons {}; errors received {}",
