@@ -331,7 +331,7 @@ const HANDLERS = {
 // time_up, reveal and leaderboard arrive together; each screen stays up
 // long enough to be read before the next one. A new question cuts in.
 
-const TIME_UP_HOLD_MS = 1500;
+const TIME_UP_HOLD_MS = 2000;
 const REVEAL_HOLD_MS = 3500;
 const pace = { items: [], timer: null, busyUntil: 0 };
 
