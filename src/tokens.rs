@@ -46,6 +46,11 @@ pub fn new_room_code() -> String {
     format!("{:06}", rand::random_range(0..1_000_000u32))
 }
 
+/// Six ASCII digits: the only shape a room code has. Anything else names no room.
+pub fn is_room_code(s: &str) -> bool {
+    s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,6 +72,17 @@ mod tests {
             let c = new_room_code();
             assert_eq!(c.len(), 6);
             assert!(c.chars().all(|c| c.is_ascii_digit()));
+            assert!(is_room_code(&c));
+        }
+        for bad in [
+            "",
+            "12345",
+            "1234567",
+            "12a456",
+            "１２３４５６",
+            "12\u{0}456",
+        ] {
+            assert!(!is_room_code(bad), "{bad:?}");
         }
     }
 

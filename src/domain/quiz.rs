@@ -183,6 +183,9 @@ fn text_field(value: Option<&Value>, path: &str, max: usize) -> Result<String, Q
             let t = trimmed(s);
             if t.is_empty() {
                 Err(bad(path, "must not be empty"))
+            } else if t.contains('\0') {
+                // Postgres text cannot hold NUL, and no quiz needs one.
+                Err(bad(path, "must not contain NUL characters"))
             } else if code_points(t) > max {
                 Err(bad(path, format!("must be at most {max} characters")))
             } else {

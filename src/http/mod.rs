@@ -24,22 +24,29 @@ pub struct AppState {
 /// Every route. Each resource answers 405 for a method it does not have (rule 15), and
 /// unknown paths answer 404 `not_found`.
 pub fn routes(cfg: &mut web::ServiceConfig, static_dir: &str) {
-    cfg.service(resource("/api/rooms").route(web::post().to(rooms::create)))
-        .service(resource("/api/rooms/{code}").route(web::get().to(rooms::read)))
-        .service(resource("/api/rooms/{code}/leaderboard").route(web::get().to(rooms::leaderboard)))
-        .service(resource("/api/rooms/{code}/results").route(web::get().to(rooms::results)))
+    cfg.service(resource("/api/rooms", "POST").route(web::post().to(rooms::create)))
+        .service(resource("/api/rooms/{code}", "GET").route(web::get().to(rooms::read)))
         .service(
-            resource("/api/rooms/{code}/players/{player_id}").route(web::delete().to(rooms::kick)),
+            resource("/api/rooms/{code}/leaderboard", "GET")
+                .route(web::get().to(rooms::leaderboard)),
         )
-        .service(resource("/api/rooms/{code}/{action}").route(web::post().to(rooms::control)))
-        .service(resource("/api/admin/rooms").route(web::get().to(admin::list)))
+        .service(resource("/api/rooms/{code}/results", "GET").route(web::get().to(rooms::results)))
         .service(
-            resource("/api/admin/rooms/{room_id}/results").route(web::get().to(admin::results)),
+            resource("/api/rooms/{code}/players/{player_id}", "DELETE")
+                .route(web::delete().to(rooms::kick)),
         )
-        .service(resource("/healthz").route(web::get().to(ops::healthz)))
-        .service(resource("/metrics").route(web::get().to(ops::metrics)))
-        .service(resource("/api/openapi.json").route(web::get().to(ops::openapi)))
-        .service(resource("/ws").route(web::get().to(crate::ws::ws_route)))
+        .service(
+            resource("/api/rooms/{code}/{action}", "POST").route(web::post().to(rooms::control)),
+        )
+        .service(resource("/api/admin/rooms", "GET").route(web::get().to(admin::list)))
+        .service(
+            resource("/api/admin/rooms/{room_id}/results", "GET")
+                .route(web::get().to(admin::results)),
+        )
+        .service(resource("/healthz", "GET").route(web::get().to(ops::healthz)))
+        .service(resource("/metrics", "GET").route(web::get().to(ops::metrics)))
+        .service(resource("/api/openapi.json", "GET").route(web::get().to(ops::openapi)))
+        .service(resource("/ws", "GET").route(web::get().to(crate::ws::ws_route)))
         .service(
             actix_files::Files::new("/", static_dir)
                 .index_file("index.html")
@@ -48,16 +55,20 @@ pub fn routes(cfg: &mut web::ServiceConfig, static_dir: &str) {
         .default_service(web::to(not_found));
 }
 
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+/// A resource whose other methods answer `405 method_not_allowed` with an `Allow` header.
+fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        let mut resp = actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed);
+        resp.headers_mut().insert(
+            actix_web::http::header::ALLOW,
+            actix_web::http::header::HeaderValue::from_static(allow),
+        );
+        resp
+    }))
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound)
-}
-
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
 }
 
 /// The token of an `Authorization: Bearer <token>` header.

@@ -30,8 +30,12 @@ pub async fn create(
     })))
 }
 
-/// A room that has left memory (finished a while ago), read from the store.
+/// A room that has left memory (finished a while ago), read from the store. A code that is
+/// not six digits names no room and is not looked up.
 async fn stored_room(state: &AppState, code: &str) -> Result<RoomRow, ApiError> {
+    if !tokens::is_room_code(code) {
+        return Err(ApiError::RoomNotFound);
+    }
     state
         .deps
         .store

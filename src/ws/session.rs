@@ -260,6 +260,9 @@ impl SessionTask {
         if let Some(room) = self.state.deps.registry.get(code) {
             return Ok(room);
         }
+        if !crate::tokens::is_room_code(code) {
+            return Err(("room_not_found", "no room has that code"));
+        }
         match self.state.deps.store.room_by_code(code).await {
             Ok(Some(row)) if row.status == "finished" => {
                 Err(("game_finished", "this game is over"))
