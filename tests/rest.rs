@@ -371,3 +371,69 @@ async fn answers_before_joining_and_malformed_frames_keep_the_socket_open() {
     assert!(ws.closed.is_none());
     app.teardown().await;
 }
+
+/// The size limit is on messages: one sent in continuation frames is held to it as well, and
+/// the close code is the same 1009 ("message too big"), not a protocol error.
+#[actix_web::test]
+async fn a_fragmented_message_is_held_to_the_same_limit_with_1009() {
+    let app = spawn_app().await;
+    let mut ws = app.ws().await;
+    let split = |s: String| {
+        let (a, b) = s.split_at(2000);
+        vec![a.to_owned(), b.to_owned()]
+    };
+    ws.send_fragments(split(ping_of_len(4096)));
+    assert_eq!(ws.wait_for("pong", SOON).await["client_time"], 7);
+    ws.send_fragments(split(ping_of_len(4097)));
+    let close = ws.wait_closed(SOON).await;
+    assert_eq!(close.code, Some(1009), "{close:?}");
+    app.teardown().await;
+}
+
+/// Rule 21: only data frames count toward the rate limit.
+#[actix_web::test]
+async fn ping_control_frames_do_not_count_toward_the_rate_limit() {
+    let app = spawn_app().await;
+    let mut ws = app.ws().await;
+    for _ in 0..100 {
+        ws.send_ping_frame();
+    }
+    for i in 0..30 {
+        ws.send_json(&json!({"type": "ping", "client_time": i}));
+    }
+    ws.settle(Duration::from_millis(300)).await;
+    assert!(ws.closed.is_none(), "{:?}", ws.closed);
+    assert_eq!(ws.received("pong").len(), 30);
+    assert!(
+        ws.received("error").is_empty(),
+        "{:?}",
+        ws.received("error")
+    );
+    app.teardown().await;
+}
+
+#[actix_web::test]
+async fn host_sockets_need_the_right_token_and_a_live_room() {
+    let app = spawn_app().await;
+    let (code, room_id, token) = app.create_room(&small_quiz()).await;
+    let mut ws = app.ws().await;
+    ws.send_json(&json!({"type": "host", "code": code, "host_token": "wrong"}));
+    assert_eq!(ws.wait_for("error", SOON).await["code"], "invalid_token");
+    let unknown = if code == "999999" { "999998" } else { "999999" };
+    ws.send_json(&json!({"type": "host", "code": unknown, "host_token": token}));
+    assert_eq!(ws.wait_for("error", SOON).await["code"], "room_not_found");
+    // Rule 13: the host's welcome has the roster and nothing of a player's.
+    let w = ws.host(&code, &token).await;
+    assert_eq!(w["players"], json!([]));
+    for key in ["player_id", "player_token", "nickname", "you"] {
+        assert!(w.get(key).is_none(), "the host welcome has {key}: {w}");
+    }
+    assert_eq!(w["room"]["status"], "lobby");
+    // The admin results refuse an unknown format by name.
+    let err = app
+        .admin_get(&format!("/api/admin/rooms/{room_id}/results?format=xml"))
+        .await
+        .assert_error(422, "invalid_query");
+    assert_eq!(err["field"], "format");
+    app.teardown().await;
+}

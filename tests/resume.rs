@@ -344,3 +344,149 @@ async fn a_dropped_socket_can_complete_all_answered() {
     assert_eq!(w["you"], json!({"score": 0, "answered_choice": null}));
     app.teardown().await;
 }
+
+/// Rule 20: a server that stops on purpose closes sockets with 1012; the room comes back on the
+/// next server with its players, the answer given and the open question's original deadline,
+/// and players `resume`, hosts `host` again.
+#[actix_web::test]
+async fn after_a_restart_players_resume_into_the_same_question() {
+    let app = spawn_app().await;
+    // `end_when_all_answered` off: the shutdown's disconnects must not close the question here
+    // (see `a_planned_restart_does_not_end_the_open_question` for when it is on).
+    let body = quiz(
+        &[(3, 3000, None), (0, 3000, None)],
+        json!({"end_when_all_answered": false}),
+    );
+    let (code, _, token) = app.create_room(&body).await;
+    let mut host = app.host(&code, &token).await;
+    let mut ann = app.player(&code, "ann").await;
+    let mut bob = app.player(&code, "bob").await;
+    let (ann_token, bob_token) = (ann.token().to_owned(), bob.token().to_owned());
+    app.control(&code, &token, "start").await;
+    let q = ann.wait_for("question", SOON).await;
+    let ack = ann.answer_and_wait(0, 3).await;
+    assert_eq!(ack["type"], "answer_ack");
+
+    let app = app.restart().await;
+    for c in [&mut host, &mut ann, &mut bob] {
+        let close = c.wait_closed(SOON).await;
+        assert_eq!(close.code, Some(1012), "{close:?}");
+        assert!(
+            c.received("time_up").is_empty(),
+            "the shutdown closed the question: {:?}",
+            c.received("time_up")
+        );
+    }
+    let mut bob = app.ws().await;
+    bob.resume(&code, &bob_token).await;
+    let mut ann = app.ws().await;
+    let w = ann.resume(&code, &ann_token).await;
+    assert_eq!(w["room"]["status"], "question", "{w}");
+    assert_eq!(w["room"]["player_count"], 2);
+    assert_eq!(
+        w["room"]["current"]["deadline_at"], q["deadline_at"],
+        "the deadline survives the restart"
+    );
+    assert_eq!(w["you"], json!({"score": 0, "answered_choice": 3}));
+    let mut host = app.host(&code, &token).await;
+    // The original deadline still closes the question; ann's answer counts.
+    let tu = ann.wait_for("time_up", SOON).await;
+    assert_eq!(tu["reason"], "deadline");
+    assert!(int(&tu, "server_time") > int(&q, "deadline_at"));
+    let reveal = ann.wait_for("reveal", SOON).await;
+    assert_eq!(reveal["distribution"], json!([0, 0, 0, 1]));
+    assert_eq!(reveal["you"]["choice"], 3);
+    assert!(int(&reveal["you"], "score") > 0);
+    host.wait_for("reveal", SOON).await;
+    app.control(&code, &token, "next").await;
+    bob.wait_for("question", SOON).await;
+    app.teardown().await;
+}
+
+/// Rule 20: after a planned stop the room comes back "with the open question's original
+/// `deadline_at`". Stopping closes every socket; each close reaches the room as a disconnect,
+/// and rule 10's check on disconnect ends the question (`all_answered`) as soon as the one player
+/// who has not answered is disconnected before someone who has. The order of the closes is a
+/// race, so with eight players who answered and one who did not, this fails in most runs while
+/// the bug is there, and always passes once a shutdown leaves questions alone.
+#[actix_web::test]
+async fn a_planned_restart_does_not_end_the_open_question() {
+    let app = spawn_app().await;
+    let (code, _, token) = app
+        .create_room(&quiz(&[(0, 20_000, None)], json!({})))
+        .await;
+    let mut players = Vec::new();
+    for i in 0..9 {
+        players.push(app.player(&code, &format!("p{i}")).await);
+    }
+    app.control(&code, &token, "start").await;
+    for p in players.iter_mut() {
+        p.wait_for("question", SOON).await;
+    }
+    // Everyone but the first to join answers.
+    for p in players.iter_mut().skip(1) {
+        assert_eq!(p.answer_and_wait(0, 0).await["type"], "answer_ack");
+    }
+    let app = app.restart().await;
+    for p in players.iter_mut() {
+        assert_eq!(p.wait_closed(SOON).await.code, Some(1012));
+    }
+    let room = app.get(&format!("/api/rooms/{code}")).await.json();
+    let time_ups: Vec<Value> = players.iter().flat_map(|p| p.received("time_up")).collect();
+    assert_eq!(
+        room["status"], "question",
+        "the restart ended the open question: {room}; time_up seen before the close: {time_ups:?}"
+    );
+    app.teardown().await;
+}
+
+/// Rule 9: a player who leaves is out of the roster and the leaderboards, but the answers they
+/// gave stay counted, and the results keep them with `"status": "left"`.
+#[actix_web::test]
+async fn a_player_who_leaves_keeps_their_answers_counted() {
+    let app = spawn_app().await;
+    let (code, _, token) = app
+        .create_room(&quiz(&[(1, 20_000, None)], json!({})))
+        .await;
+    let mut ann = app.player(&code, "ann").await;
+    let mut bob = app.player(&code, "bob").await;
+    let mut cat = app.player(&code, "cat").await;
+    let ann_id = ann.id().to_owned();
+    app.control(&code, &token, "start").await;
+    for p in [&mut ann, &mut bob, &mut cat] {
+        p.wait_for("question", SOON).await;
+    }
+    assert_eq!(ann.answer_and_wait(0, 1).await["type"], "answer_ack");
+    ann.send_json(&json!({"type": "leave"}));
+    ann.wait_closed(SOON).await;
+    assert_eq!(bob.answer_and_wait(0, 2).await["type"], "answer_ack");
+    app.control(&code, &token, "lock").await;
+    let reveal = bob.wait_for("reveal", SOON).await;
+    assert_eq!(reveal["distribution"], json!([0, 1, 1, 0]), "{reveal}");
+    assert_eq!(reveal["answered"], 2);
+    let lb = bob.wait_for("leaderboard", SOON).await;
+    let names: Vec<&Value> = lb["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| &e["nickname"])
+        .collect();
+    assert_eq!(names, [&json!("bob"), &json!("cat")], "{lb}");
+    let results = app.results(&code, &token).await;
+    let ann_row = results["players"]
+        .as_array()
+        .and_then(|ps| {
+            ps.iter()
+                .find(|p| p["player_id"] == ann_id.as_str())
+                .cloned()
+        })
+        .expect("ann in the results");
+    assert_eq!(ann_row["status"], "left");
+    assert_eq!(
+        ann_row["rank"], 1,
+        "results rank every player they list (rule 21): {results}"
+    );
+    assert!(int(&ann_row, "score") > 0);
+    assert_eq!(ann_row["answers"][0]["choice"], 1);
+    app.teardown().await;
+}

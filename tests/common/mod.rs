@@ -111,6 +111,11 @@ pub struct TestApp {
     pub stopper: Stopper,
     /// The URL of the maintenance database, for dropping ours at the end.
     maintenance_url: String,
+    database_url: String,
+    /// The settings this app was started with beyond the test defaults (kept for restarts).
+    extra: Vec<(String, String)>,
+    /// Whether dropping this app drops the database (not once a restarted app took it over).
+    owns_db: bool,
     http: awc::Client,
 }
 
@@ -209,7 +214,20 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         .unwrap_or_else(|e| panic!("cannot create database {db_name}: {e}"));
     let _ = conn.close().await;
     let database_url = format!("{server}/{db_name}{query}");
+    let extra = extra
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    start(database_url, db_name, maintenance_url, extra).await
+}
 
+/// Builds and runs the application on an existing database.
+async fn start(
+    database_url: String,
+    db_name: String,
+    maintenance_url: String,
+    extra: Vec<(String, String)>,
+) -> TestApp {
     let mut values: HashMap<String, String> = [
         ("DATABASE_URL", database_url.as_str()),
         ("QUIZROOM_ADDR", "127.0.0.1:0"),
@@ -224,8 +242,8 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
-    for (k, v) in extra {
-        values.insert((*k).to_owned(), (*v).to_owned());
+    for (k, v) in &extra {
+        values.insert(k.clone(), v.clone());
     }
     let settings = Settings::from_lookup(|k| values.get(k).cloned()).expect("valid test settings");
     let app = Application::build(settings)
@@ -249,6 +267,9 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         admin_token: ADMIN_TOKEN.to_owned(),
         stopper,
         maintenance_url,
+        database_url,
+        extra,
+        owns_db: true,
         http: awc::Client::builder()
             .timeout(Duration::from_secs(20))
             .finish(),
@@ -260,6 +281,21 @@ impl TestApp {
     pub async fn teardown(self) {
         let _ = tokio::time::timeout(Duration::from_secs(5), self.stopper.stop()).await;
         self.db.close().await;
+    }
+
+    /// Stops this server on purpose (its sockets close with 1012) and starts a new one on the
+    /// same database and settings, on a new port, as a deploy would.
+    pub async fn restart(mut self) -> TestApp {
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.stopper.stop()).await;
+        self.db.close().await;
+        self.owns_db = false;
+        start(
+            self.database_url.clone(),
+            self.db_name.clone(),
+            self.maintenance_url.clone(),
+            self.extra.clone(),
+        )
+        .await
     }
 
     /// Any request: `method`, a path below the base URL, an optional bearer token and body.
@@ -401,6 +437,9 @@ impl TestApp {
 /// its own with a small runtime does it.
 impl Drop for TestApp {
     fn drop(&mut self) {
+        if !self.owns_db {
+            return;
+        }
         let url = self.maintenance_url.clone();
         let name = self.db_name.clone();
         let dropper = std::thread::spawn(move || {
@@ -427,6 +466,10 @@ impl Drop for TestApp {
 enum Cmd {
     Text(String),
     Binary(Vec<u8>),
+    /// One text message split into continuation frames.
+    Fragments(Vec<String>),
+    /// A WebSocket-level ping (a control frame).
+    Ping,
     Close,
 }
 
@@ -489,13 +532,34 @@ impl WsClient {
                         let mut next = Some(cmd);
                         let mut failed = false;
                         while let Some(cmd) = next.take() {
-                            let msg = match cmd {
-                                Cmd::Text(s) => ws::Message::Text(s.into()),
-                                Cmd::Binary(b) => ws::Message::Binary(b.into()),
-                                Cmd::Close => ws::Message::Close(Some(ws::CloseCode::Normal.into())),
+                            let msgs = match cmd {
+                                Cmd::Text(s) => vec![ws::Message::Text(s.into())],
+                                Cmd::Binary(b) => vec![ws::Message::Binary(b.into())],
+                                Cmd::Fragments(parts) => {
+                                    let n = parts.len();
+                                    parts
+                                        .into_iter()
+                                        .enumerate()
+                                        .map(|(i, p)| {
+                                            let b = Bytes::from(p);
+                                            ws::Message::Continuation(match i {
+                                                0 => actix_ws::Item::FirstText(b),
+                                                i if i + 1 == n => actix_ws::Item::Last(b),
+                                                _ => actix_ws::Item::Continue(b),
+                                            })
+                                        })
+                                        .collect()
+                                }
+                                Cmd::Ping => vec![ws::Message::Ping(Bytes::from_static(b"hi"))],
+                                Cmd::Close => vec![ws::Message::Close(Some(ws::CloseCode::Normal.into()))],
                             };
-                            if framed.feed(msg).await.is_err() {
-                                failed = true;
+                            for msg in msgs {
+                                if framed.feed(msg).await.is_err() {
+                                    failed = true;
+                                    break;
+                                }
+                            }
+                            if failed {
                                 break;
                             }
                             next = cmds.try_recv().ok();
@@ -562,6 +626,16 @@ impl WsClient {
 
     pub fn send_binary(&self, bytes: Vec<u8>) {
         let _ = self.out.send(Cmd::Binary(bytes));
+    }
+
+    /// Sends one text message in continuation frames (at least two parts).
+    pub fn send_fragments(&self, parts: Vec<String>) {
+        let _ = self.out.send(Cmd::Fragments(parts));
+    }
+
+    /// Sends a WebSocket ping control frame.
+    pub fn send_ping_frame(&self) {
+        let _ = self.out.send(Cmd::Ping);
     }
 
     /// Closes the socket cleanly (close frame 1000).
