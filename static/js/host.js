@@ -595,6 +595,7 @@ $('#control-bar').addEventListener('click', async (ev) => {
   const b = ev.target.closest('[data-action]');
   if (!b || b.disabled) return;
   const action = b.dataset.action;
+  if (action === 'end' && !(await confirmEnd())) return;
   G.busy = true;
   updateControls();
   try {
@@ -669,6 +670,16 @@ async function kick(id, nickname) {
   } catch (e) {
     toast(e.text || String(e), 'error');
   }
+}
+
+/** Asks before ending: resolves true when the host confirms. */
+function confirmEnd() {
+  const dialog = $('#end-dialog');
+  return new Promise((resolve) => {
+    dialog.returnValue = 'cancel';
+    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'end'), { once: true });
+    dialog.showModal();
+  });
 }
 
 $('#players-btn').addEventListener('click', () => $('#roster-dialog').showModal());

@@ -223,6 +223,7 @@ const HANDLERS = {
     S.pending = null;
     S.answered = m.choice;
     markPicked(m.choice);
+    if (navigator.userActivation?.hasBeenActive) navigator.vibrate?.(40);
     if (!S.locked) setStatus('good', 'Answer locked in ✓ Waiting for the others…');
     announce(`Answer locked in: ${S.q.choices[m.choice]}`);
   },

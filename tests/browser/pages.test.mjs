@@ -4,7 +4,7 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_TOKEN, PHONE, DESKTOP, launch, newPage, see } from './helpers.mjs';
+import { BASE_URL, ADMIN_TOKEN, PHONE, DESKTOP, launch, newPage, see, seeHeading } from './helpers.mjs';
 
 const CONTROL = /^\s*- (button|textbox|combobox|checkbox|radio|spinbutton|link|tab)\b(?! ")/;
 
@@ -67,6 +67,36 @@ describe('the pages one by one', { concurrency: false }, () => {
     await see(page, /Question 1, choice 2: /);
     assert.equal(await page.getByLabel('Question 1, choice 2').getAttribute('aria-invalid'), 'true');
     assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), 'Question 1, choice 2');
+    await page.context().close();
+  });
+
+  it('host: ending the game asks first, and a reload finds the host again', async () => {
+    const res = await fetch(`${BASE_URL}/api/rooms`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ title: 'Ends early', questions: [{ prompt: 'Q?', choices: ['a', 'b'], correct: 0 }] }),
+    });
+    assert.equal(res.status, 201);
+    const room = await res.json();
+    const page = await newPage(browser, DESKTOP, errors);
+    // The host key as host.html keeps it after creating a room.
+    await page.goto('/');
+    await page.evaluate(
+      ([code, token]) =>
+        localStorage.setItem(`quizroom.host.${code}`, JSON.stringify({ host_token: token, join_url: `/play.html?code=${code}` })),
+      [room.code, room.host_token],
+    );
+    await page.goto(`/host.html?code=${room.code}`);
+    await see(page, 'Waiting for players to join');
+    await page.getByRole('button', { name: 'End game' }).click();
+    await seeHeading(page, 'End the game now?');
+    await page.getByRole('button', { name: 'Keep playing' }).click();
+    await see(page, 'Lobby · 0 players');
+    await page.getByRole('button', { name: 'End game' }).first().click();
+    await page.getByRole('dialog').getByRole('button', { name: 'End game' }).click();
+    await seeHeading(page, 'Game over');
+    await page.reload();
+    await seeHeading(page, 'Game over');
     await page.context().close();
   });
 
