@@ -91,6 +91,9 @@ pub struct Shared {
     pub acked: AtomicUsize,
     pub rejected: AtomicUsize,
     pub tasks_done: AtomicUsize,
+    pub hosts_done: AtomicUsize,
+    pub rooms: usize,
+    pub players: usize,
     /// Players that are ready (welcome and pong) or gave up before that: each counts once.
     pub settled: AtomicUsize,
     /// Per question, the common burst instant (server clock, µs); `i64::MIN` until set.
@@ -101,7 +104,12 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(rooms: usize, questions: usize, events: mpsc::UnboundedSender<Event>) -> Shared {
+    pub fn new(
+        rooms: usize,
+        players: usize,
+        questions: usize,
+        events: mpsc::UnboundedSender<Event>,
+    ) -> Shared {
         Shared {
             clock: Clock::new(),
             questions,
@@ -115,6 +123,9 @@ impl Shared {
             acked: AtomicUsize::new(0),
             rejected: AtomicUsize::new(0),
             tasks_done: AtomicUsize::new(0),
+            hosts_done: AtomicUsize::new(0),
+            rooms,
+            players: rooms * players,
             settled: AtomicUsize::new(0),
             burst_at: (0..questions).map(|_| AtomicI64::new(i64::MIN)).collect(),
             revealed: (0..rooms * questions)
@@ -123,6 +134,11 @@ impl Shared {
             game_over: (0..rooms).map(|_| AtomicBool::new(false)).collect(),
             events,
         }
+    }
+
+    /// Every socket task has ended: no event can come any more.
+    pub fn all_sockets_closed(&self) -> bool {
+        self.tasks_done.load(Relaxed) >= self.players && self.hosts_done.load(Relaxed) >= self.rooms
     }
 
     pub fn set_phase(&self, phase: usize) {
@@ -552,6 +568,19 @@ pub struct HostReport {
 
 /// A host screen: observes the room's questions, time-ups and reveals.
 pub async fn host(
+    ctx: Arc<RunCtx>,
+    room: usize,
+    code: Arc<str>,
+    token: String,
+    ready: tokio::sync::oneshot::Sender<Result<(), String>>,
+) -> HostReport {
+    let shared = ctx.shared.clone();
+    let rep = host_socket(ctx, room, code, token, ready).await;
+    shared.hosts_done.fetch_add(1, Relaxed);
+    rep
+}
+
+async fn host_socket(
     ctx: Arc<RunCtx>,
     room: usize,
     code: Arc<str>,

@@ -100,7 +100,12 @@ async fn run(args: Args) -> ExitCode {
     let total = args.rooms * args.players;
     let started = Instant::now();
     let (events_tx, mut events) = mpsc::unbounded_channel();
-    let shared = Arc::new(Shared::new(args.rooms, args.questions, events_tx));
+    let shared = Arc::new(Shared::new(
+        args.rooms,
+        args.players,
+        args.questions,
+        events_tx,
+    ));
     let (abort_tx, abort_rx) = watch::channel(false);
 
     let sampler = match args.server_pid {
@@ -223,11 +228,11 @@ async fn run(args: Args) -> ExitCode {
             + Duration::from_millis(u64::from(args.time_limit_ms))
             + Duration::from_secs(30);
         let done = |s: &Seen| s.revealed.iter().zip(&alive).all(|(r, &a)| !a || r[q]);
-        if !wait_for(&mut events, &mut seen, deadline, done).await {
+        if !wait_for(&mut events, &shared, &mut seen, deadline, done).await {
             for (i, r) in rooms.iter().enumerate() {
                 if alive[i] && !seen.revealed[i][q] {
                     control.stuck.push(format!(
-                        "room {}: no reveal of question {q} within the time limit + 30 s",
+                        "room {}: question {q} was not revealed (waited up to its time limit + 30 s)",
                         r.code
                     ));
                     alive[i] = false;
@@ -238,7 +243,7 @@ async fn run(args: Args) -> ExitCode {
     shared.set_phase(5);
     fire(&http, &args.url, &rooms, &mut alive, "next", &mut control).await;
     let deadline = Instant::now() + Duration::from_secs(30);
-    if !wait_for(&mut events, &mut seen, deadline, |s| {
+    if !wait_for(&mut events, &shared, &mut seen, deadline, |s| {
         s.over.iter().zip(&alive).all(|(&o, &a)| !a || o)
     })
     .await
@@ -246,7 +251,7 @@ async fn run(args: Args) -> ExitCode {
         for (i, r) in rooms.iter().enumerate() {
             if alive[i] && !seen.over[i] {
                 control.stuck.push(format!(
-                    "room {}: no game_over within 30 s of the last next",
+                    "room {}: no game_over (waited up to 30 s after the last next)",
                     r.code
                 ));
             }
@@ -476,6 +481,7 @@ struct Seen {
 /// Takes socket events until `done` holds or the deadline passes; false on the deadline.
 async fn wait_for(
     events: &mut mpsc::UnboundedReceiver<Event>,
+    shared: &Shared,
     seen: &mut Seen,
     deadline: Instant,
     done: impl Fn(&Seen) -> bool,
@@ -484,7 +490,8 @@ async fn wait_for(
         if done(seen) {
             return true;
         }
-        match tokio::time::timeout_at(deadline.into(), events.recv()).await {
+        let poll = deadline.min(Instant::now() + Duration::from_millis(250));
+        match tokio::time::timeout_at(poll.into(), events.recv()).await {
             Ok(Some(Event::Revealed { room, question })) => {
                 if let Some(slot) = seen
                     .revealed
@@ -499,7 +506,12 @@ async fn wait_for(
                     *slot = true;
                 }
             }
-            Ok(None) | Err(_) => return done(seen),
+            Ok(None) => return done(seen),
+            // Nothing can come once every socket has ended (the server went away).
+            Err(_) if Instant::now() >= deadline || shared.all_sockets_closed() => {
+                return done(seen);
+            }
+            Err(_) => {}
         }
     }
 }
@@ -658,7 +670,7 @@ async fn progress(shared: Arc<Shared>, sampler: Option<Arc<Sampler>>, total: usi
             .unwrap_or("?");
         let q = shared.current_question.load(Relaxed);
         let question = if q > 0 {
-            format!(" q {q}/{}", shared.questions)
+            format!(" question {} of 0..{}", q - 1, shared.questions - 1)
         } else {
             String::new()
         };
