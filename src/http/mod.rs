@@ -36,7 +36,9 @@ pub fn routes(cfg: &mut web::ServiceConfig, static_dir: &str) {
                 .route(web::delete().to(rooms::kick)),
         )
         .service(
-            resource("/api/rooms/{code}/{action}", "POST").route(web::post().to(rooms::control)),
+            web::resource("/api/rooms/{code}/{action}")
+                .route(web::post().to(rooms::control))
+                .default_service(web::to(rooms::control_other_method)),
         )
         .service(resource("/api/admin/rooms", "GET").route(web::get().to(admin::list)))
         .service(
@@ -48,7 +50,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, static_dir: &str) {
         .service(resource("/api/openapi.json", "GET").route(web::get().to(ops::openapi)))
         .service(resource("/ws", "GET").route(web::get().to(crate::ws::ws_route)))
         .service(
+            // Pages are read with GET or HEAD; any other method on any other path falls through
+            // to `not_found` (rule 15: an unknown path is 404 whatever the method).
             actix_files::Files::new("/", static_dir)
+                .guard(actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Head()))
                 .index_file("index.html")
                 .default_handler(web::to(not_found)),
         )
@@ -57,14 +62,17 @@ pub fn routes(cfg: &mut web::ServiceConfig, static_dir: &str) {
 
 /// A resource whose other methods answer `405 method_not_allowed` with an `Allow` header.
 fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(move || async move {
-        let mut resp = actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed);
-        resp.headers_mut().insert(
-            actix_web::http::header::ALLOW,
-            actix_web::http::header::HeaderValue::from_static(allow),
-        );
-        resp
-    }))
+    web::resource(path).default_service(web::to(move || async move { method_not_allowed(allow) }))
+}
+
+/// `405 method_not_allowed`, saying which method the path takes.
+pub fn method_not_allowed(allow: &'static str) -> HttpResponse {
+    let mut resp = actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed);
+    resp.headers_mut().insert(
+        actix_web::http::header::ALLOW,
+        actix_web::http::header::HeaderValue::from_static(allow),
+    );
+    resp
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {

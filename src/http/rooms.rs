@@ -129,6 +129,19 @@ pub async fn kick(
     control_room(&req, &state, &code, player.map(ControlAction::Kick)).await
 }
 
+/// Another method on `/api/rooms/{code}/{action}`: 405 for a real action, 404 for a path that
+/// does not exist (rule 15).
+pub async fn control_other_method(
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    match path.1.as_str() {
+        "start" | "pause" | "resume" | "lock" | "next" | "end" => {
+            Ok(super::method_not_allowed("POST"))
+        }
+        _ => Err(ApiError::NotFound),
+    }
+}
+
 #[tracing::instrument(skip_all, fields(room_code = %path.0, action = %path.1))]
 pub async fn control(
     req: HttpRequest,

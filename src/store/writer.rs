@@ -486,6 +486,9 @@ async fn apply(
             )
             .execute(&mut **tx)
             .await?;
+            if first {
+                event(tx, room_id, started_at, "started", None, json!({})).await?;
+            }
             event(
                 tx,
                 room_id,

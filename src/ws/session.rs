@@ -97,10 +97,14 @@ impl SessionTask {
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         heartbeat.tick().await;
         let mut shutdown: watch::Receiver<bool> = self.state.shutdown.clone();
+        let mut shutting_down = false;
         let close = loop {
             tokio::select! {
                 biased;
-                _ = shutdown.changed() => break Some((CloseCode::Restart, "server restart")),
+                _ = shutdown.changed() => {
+                    shutting_down = true;
+                    break Some((CloseCode::Restart, "server restart"));
+                }
                 out = next_outbound(&mut self.outbound) => match out {
                     Some(Outbound::Text(text)) => {
                         if !self.write(text).await {
@@ -116,7 +120,7 @@ impl SessionTask {
                     self.last_heard = Instant::now();
                     match frame {
                         None => break None,
-                        Some(Err(actix_ws::ProtocolError::Overflow)) => break Some((CloseCode::Size, "frame too large")),
+                        Some(Err(e)) if is_oversize(&e) => break Some((CloseCode::Size, "message too large")),
                         Some(Err(e)) => {
                             tracing::debug!(error = %e, "websocket protocol error");
                             break Some((CloseCode::Protocol, "protocol error"));
@@ -139,11 +143,15 @@ impl SessionTask {
                 }
             }
         };
-        match &self.role {
-            Role::Player { room } | Role::Host { room } => {
-                room.do_send(Disconnected { conn: self.conn })
+        // A planned restart is not a disconnect: the room must come back as it stands (rule 20),
+        // not, say, close a question because every player still connected has answered.
+        if !shutting_down {
+            match &self.role {
+                Role::Player { room } | Role::Host { room } => {
+                    room.do_send(Disconnected { conn: self.conn })
+                }
+                Role::None => {}
             }
-            Role::None => {}
         }
         if let Some((code, reason)) = close {
             let session = self.session.clone();
@@ -387,6 +395,16 @@ impl SessionTask {
                     .await
             }
         }
+    }
+}
+
+/// A frame, or a message sent in fragments, over `WS_MAX_FRAME_BYTES` (rule 17: close 1009).
+/// actix-ws reports the fragmented case only as an I/O error with this text.
+fn is_oversize(e: &actix_ws::ProtocolError) -> bool {
+    match e {
+        actix_ws::ProtocolError::Overflow => true,
+        actix_ws::ProtocolError::Io(io) => io.to_string().contains("maximum continuation size"),
+        _ => false,
     }
 }
 

@@ -261,6 +261,9 @@ pub struct PlayerReport {
     pub game_over: bool,
     /// `error` codes received.
     pub errors: Vec<String>,
+    /// Messages out of the protocol's order: a `reveal` before its `time_up`, a `leaderboard`
+    /// before the open question's `reveal`.
+    pub out_of_order: usize,
     pub q: Vec<QRec>,
 }
 
@@ -290,6 +293,7 @@ pub async fn player(ctx: Arc<RunCtx>, spec: PlayerSpec) -> PlayerReport {
         dropped: None,
         game_over: false,
         errors: Vec::new(),
+        out_of_order: 0,
         q: vec![QRec::default(); questions],
     };
     let sh = ctx.shared.clone();
@@ -531,8 +535,18 @@ fn on_message(
         }
         "reveal" => {
             if let Some(q) = qi {
+                if rep.q[q].time_up_us.is_none() {
+                    rep.out_of_order += 1;
+                }
                 rep.q[q].reveal_us = Some(now);
                 sh.note_reveal(spec.room, q);
+            }
+        }
+        "leaderboard" => {
+            // It follows the reveal of the latest question this player was shown.
+            let latest = rep.q.iter().rposition(|r| r.question_recv_us.is_some());
+            if latest.is_some_and(|q| rep.q[q].reveal_us.is_none()) {
+                rep.out_of_order += 1;
             }
         }
         "game_over" => {

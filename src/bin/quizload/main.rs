@@ -713,6 +713,7 @@ mod tests {
             dropped: None,
             game_over: true,
             errors: Vec::new(),
+            out_of_order: 0,
             q: vec![client::QRec::default(); 3],
         };
         for (q, r) in p.q.iter_mut().enumerate().take(2) {

@@ -71,6 +71,10 @@ pub struct Answers {
     pub acks_after_reveal: usize,
     /// Acked answers the reveal's `answered` count leaves out (summed over rooms).
     pub missing_from_reveal: usize,
+    /// `time_up` (reason deadline) whose `server_time` is not past `deadline_at` (rule 3).
+    pub time_up_early: usize,
+    /// Messages out of order: `reveal` before `time_up`, `leaderboard` before `reveal`.
+    pub out_of_order: usize,
     /// Acknowledged answers missing from the results (must be 0).
     pub lost: usize,
     pub lost_admin: Option<usize>,
@@ -335,6 +339,14 @@ pub fn build(inp: Inputs) -> Summary {
             .count(),
         acks_after_reveal: recs().filter(|r| r.ack_after_reveal).count(),
         missing_from_reveal,
+        time_up_early: recs()
+            .filter(|r| {
+                r.time_up_us.is_some()
+                    && r.time_up_reason.as_deref() == Some("deadline")
+                    && r.time_up_server <= r.deadline_at
+            })
+            .count(),
+        out_of_order: joined.iter().map(|p| p.out_of_order).sum(),
         lost: inp.results.lost,
         lost_admin: inp.results.lost_admin,
         stored_without_ack: inp.results.stored_without_ack,
@@ -431,6 +443,17 @@ pub fn build(inp: Inputs) -> Summary {
             "{} acknowledged answers are not counted in their reveal",
             answers.missing_from_reveal
         ),
+    );
+    problem(
+        answers.time_up_early > 0,
+        format!(
+            "{} time_up messages were stamped at or before their deadline",
+            answers.time_up_early
+        ),
+    );
+    problem(
+        answers.out_of_order > 0,
+        format!("{} messages came out of the protocol's order", answers.out_of_order),
     );
     problem(
         connections.join_failed > 0,

@@ -86,7 +86,9 @@ pub struct Room {
     advance_timer: Option<SpawnHandle>,
     lobby_timer: Option<SpawnHandle>,
     lobby_sent_at: Option<tokio::time::Instant>,
-    lobby_sent_count: usize,
+    /// The count the last `lobby` message carried; `None` once a welcome may have shown a
+    /// different one, so that the next flush is sent whatever the count (rule 12).
+    lobby_sent_count: Option<usize>,
     deferred: Vec<Deferred>,
     reported_status: Option<Status>,
     /// The last join, resume, host connection, answer or host action.
@@ -103,7 +105,6 @@ impl Room {
         settings: Arc<Settings>,
         registry: Registry,
     ) -> Room {
-        let lobby_sent_count = game.player_count();
         Room {
             id,
             code,
@@ -122,7 +123,7 @@ impl Room {
             advance_timer: None,
             lobby_timer: None,
             lobby_sent_at: None,
-            lobby_sent_count,
+            lobby_sent_count: None,
             deferred: Vec::new(),
             reported_status: None,
             last_activity: tokio::time::Instant::now(),
@@ -291,10 +292,10 @@ impl Room {
 
     fn send_lobby(&mut self) {
         let count = self.game.player_count();
-        if self.game.phase() != Phase::Lobby || count == self.lobby_sent_count {
+        if self.game.phase() != Phase::Lobby || Some(count) == self.lobby_sent_count {
             return;
         }
-        self.lobby_sent_count = count;
+        self.lobby_sent_count = Some(count);
         self.lobby_sent_at = Some(tokio::time::Instant::now());
         let text = protocol::frame(&Event::Lobby {
             player_count: count,
@@ -344,6 +345,8 @@ impl Room {
         };
         let text = protocol::frame(&welcome);
         self.send_text(conn, text);
+        // This player now knows a count that the others may not have been sent.
+        self.lobby_sent_count = None;
     }
 
     fn host_welcome(&self, now: Millis) -> HostWelcome {
