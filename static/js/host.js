@@ -390,7 +390,6 @@ const G = {
   players: new Map(), // player_id -> {nickname, connected}
   answered: 0,
   busy: false,
-  board: [],
 };
 let sock = null;
 let countdown = null;
@@ -821,7 +820,6 @@ function showReveal(m) {
 }
 
 function renderBoard(entries) {
-  G.board = entries;
   $('#hr-board').replaceChildren(
     ...entries.map((e) =>
       h(
@@ -898,20 +896,16 @@ async function showFinishedFromRest() {
   }
 }
 
-async function fetchResults() {
-  return api.results(G.code, G.token);
-}
-
 $('#dl-csv').addEventListener('click', async () => {
   try {
-    download(`quizroom-${G.code}-results.csv`, resultsToCsv(await fetchResults()));
+    download(`quizroom-${G.code}-results.csv`, resultsToCsv(await api.results(G.code, G.token)));
   } catch (e) {
     toast(e.text || String(e), 'error');
   }
 });
 $('#dl-json').addEventListener('click', async () => {
   try {
-    download(`quizroom-${G.code}-results.json`, JSON.stringify(await fetchResults(), null, 2), 'application/json');
+    download(`quizroom-${G.code}-results.json`, JSON.stringify(await api.results(G.code, G.token), null, 2), 'application/json');
   } catch (e) {
     toast(e.text || String(e), 'error');
   }

@@ -110,10 +110,40 @@ export class GameSocket {
     this.timer = null;
     this.pingTimers = [];
     this.expectClose = false;
+    this.awaitingPong = 0; // when the unanswered keep-alive ping left, or 0
     this.onOnline = () => {
+      if (document.visibilityState === 'hidden') return;
       if (!this.stopped && (!this.ws || this.ws.readyState === WebSocket.CLOSED)) this.reconnectNow();
     };
     window.addEventListener('online', this.onOnline);
+    document.addEventListener('visibilitychange', this.onOnline);
+    // A phone that sleeps or changes network can leave a socket that looks
+    // open but is dead: a ping every 10 s that goes unanswered for 8 s
+    // closes it, and the usual reconnect + resume follows.
+    this.keepAlive = setInterval(() => this.checkAlive(), 10000);
+  }
+
+  checkAlive() {
+    if (!this.isOpen) return;
+    if (this.awaitingPong && Date.now() - this.awaitingPong > 8000) {
+      // Don't wait for a closing handshake that a dead network never ends:
+      // let go of this socket now and reconnect on a new one.
+      const dead = this.ws;
+      this.ws = null;
+      this.awaitingPong = 0;
+      this.pingTimers.forEach(clearTimeout);
+      try {
+        dead.close(4001, 'no pong');
+      } catch {
+        /* already closing */
+      }
+      this.scheduleReconnect(4001);
+      return;
+    }
+    if (!this.awaitingPong) {
+      this.awaitingPong = Date.now();
+      this.send({ type: 'ping', client_time: this.awaitingPong });
+    }
   }
 
   connect() {
@@ -130,6 +160,7 @@ export class GameSocket {
     this.ws = ws;
     ws.onopen = () => {
       if (ws !== this.ws) return;
+      this.awaitingPong = 0;
       const first = this.hello();
       if (first) this.send(first);
       this.clock.reset();
@@ -145,6 +176,7 @@ export class GameSocket {
         return;
       }
       if (msg.type === 'pong') {
+        this.awaitingPong = 0;
         this.clock.pong(msg.client_time, msg.server_time);
         return;
       }
@@ -206,6 +238,8 @@ export class GameSocket {
     clearTimeout(this.timer);
     this.pingTimers.forEach(clearTimeout);
     window.removeEventListener('online', this.onOnline);
+    document.removeEventListener('visibilitychange', this.onOnline);
+    clearInterval(this.keepAlive);
     if (this.ws) {
       const ws = this.ws;
       this.ws = null;
