@@ -522,6 +522,9 @@ const HANDLERS = {
 
   game_over(m) {
     G.status = 'finished';
+    // Nothing more comes over the socket; the results are a REST call away.
+    sock?.stop();
+    setConn('idle', 'Finished');
     updateControls();
     showPodium(m.entries || []);
   },
@@ -882,6 +885,8 @@ function showPodium(entries) {
 }
 
 async function showFinishedFromRest() {
+  sock?.stop();
+  setConn('idle', 'Finished');
   showGameChrome();
   try {
     const results = await api.results(G.code, G.token);
