@@ -220,6 +220,7 @@ async fn run(args: Args) -> ExitCode {
         over: vec![false; rooms.len()],
     };
     let mark_game = sampler.as_deref().and_then(Mark::take);
+    let self_wait_start = (Instant::now(), server::run_delay_ns("self"));
     for q in 0..args.questions {
         shared.current_question.store(q + 1, Relaxed);
         let action = if q == 0 { "start" } else { "next" };
@@ -258,6 +259,10 @@ async fn run(args: Args) -> ExitCode {
         }
     }
     let mark_game_end = sampler.as_deref().and_then(Mark::take);
+    let quizload_wait = match (self_wait_start, server::run_delay_ns("self")) {
+        ((at, Some(a)), Some(b)) => Some(server::wait_ms_per_s(a, b, at.elapsed().as_secs_f64())),
+        _ => None,
+    };
     let deadline = Instant::now() + Duration::from_secs(10);
     while shared.tasks_done.load(Relaxed) < total && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -285,7 +290,7 @@ async fn run(args: Args) -> ExitCode {
     progress.abort();
 
     let server = sampler.as_deref().map(|s| {
-        let (peak, cpu_peak, samples) = s.peaks();
+        let (peak, cpu_peak, wait_peak, samples) = s.peaks();
         let joined = players.iter().filter(|p| p.join_ms.is_some()).count();
         let rss = |m: &Option<Mark>| m.map(|m| m.sample.rss_kib);
         let per_player = |top: Option<u64>| match (top, rss(&mark_before_players)) {
@@ -313,6 +318,11 @@ async fn run(args: Args) -> ExitCode {
             cpu_avg_pct: cpu(&mark_start, &mark_end),
             cpu_game_avg_pct: cpu(&mark_game, &mark_game_end),
             cpu_peak_pct: cpu_peak,
+            runqueue_wait_game_ms_per_s: match (&mark_game, &mark_game_end) {
+                (Some(a), Some(b)) => Some(server::wait_between(a, b)),
+                _ => None,
+            },
+            runqueue_wait_peak_ms_per_s: wait_peak,
             samples,
         }
     });
@@ -328,6 +338,7 @@ async fn run(args: Args) -> ExitCode {
         stuck: control.stuck,
         results,
         server,
+        quizload_wait,
         elapsed_s: started.elapsed().as_secs_f64(),
     });
     let mut out = std::io::stdout().lock();

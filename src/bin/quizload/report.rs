@@ -23,6 +23,7 @@ pub struct Inputs<'a> {
     pub stuck: Vec<String>,
     pub results: ResultsCheck,
     pub server: Option<ServerFigures>,
+    pub quizload_wait: Option<f64>,
     pub elapsed_s: f64,
 }
 
@@ -134,6 +135,8 @@ pub struct Summary {
     /// `error` messages players received, by code.
     pub errors: BTreeMap<String, usize>,
     pub server: Option<ServerFigures>,
+    /// How long quizload's own threads waited for a CPU during the game, ms per second.
+    pub quizload_runqueue_wait_ms_per_s: Option<f64>,
     pub control_failures: Vec<String>,
     pub stuck: Vec<String>,
     pub results_failures: Vec<String>,
@@ -453,7 +456,10 @@ pub fn build(inp: Inputs) -> Summary {
     );
     problem(
         answers.out_of_order > 0,
-        format!("{} messages came out of the protocol's order", answers.out_of_order),
+        format!(
+            "{} messages came out of the protocol's order",
+            answers.out_of_order
+        ),
     );
     problem(
         connections.join_failed > 0,
@@ -504,6 +510,7 @@ pub fn build(inp: Inputs) -> Summary {
         time_up_reasons,
         errors,
         server: inp.server,
+        quizload_runqueue_wait_ms_per_s: inp.quizload_wait,
         control_failures: inp.control_failures,
         stuck: inp.stuck,
         results_failures: inp.results.failures,
@@ -598,6 +605,11 @@ pub fn print_table(out: &mut impl Write, s: &Summary) -> io::Result<()> {
         a.missing_from_reveal,
         a.acks_after_reveal
     )?;
+    writeln!(
+        out,
+        "order     time_up at or before deadline_at {}; out of order (reveal before time_up, leaderboard before reveal) {}",
+        a.time_up_early, a.out_of_order
+    )?;
     let t = &s.throughput;
     writeln!(
         out,
@@ -675,6 +687,18 @@ pub fn print_table(out: &mut impl Write, s: &Summary) -> io::Result<()> {
             opt(v.cpu_game_avg_pct, "%"),
             v.cpu_peak_pct,
             v.open_fds_after_join.map_or("-".into(), |n| n.to_string())
+        )?;
+        writeln!(
+            out,
+            "          waiting for a CPU (run queue, all threads): {} ms/s during the game, peak {:.1} ms/s (1 s)",
+            opt(v.runqueue_wait_game_ms_per_s, ""),
+            v.runqueue_wait_peak_ms_per_s
+        )?;
+    }
+    if let Some(w) = s.quizload_runqueue_wait_ms_per_s {
+        writeln!(
+            out,
+            "quizload  waiting for a CPU (run queue, all threads): {w:.1} ms/s during the game"
         )?;
     }
     for f in s

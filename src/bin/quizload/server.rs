@@ -28,6 +28,8 @@ pub struct ProcSample {
     pub hwm_kib: u64,
     /// utime + stime, in clock ticks.
     pub cpu_ticks: u64,
+    /// Time its threads spent runnable but waiting for a CPU, summed (ns).
+    pub run_delay_ns: u64,
 }
 
 pub fn read_proc(pid: u32) -> Option<ProcSample> {
@@ -38,7 +40,36 @@ pub fn read_proc(pid: u32) -> Option<ProcSample> {
         rss_kib,
         hwm_kib,
         cpu_ticks: parse_stat_ticks(&stat)?,
+        run_delay_ns: run_delay_ns(&pid.to_string()).unwrap_or(0),
     })
+}
+
+/// How long the threads of a process (`"self"` or a pid) have waited on a run queue, in ns:
+/// the second field of `/proc/PID/task/*/schedstat`, summed. Tells CPU contention (this machine
+/// shared with other work) apart from slowness of the process itself.
+pub fn run_delay_ns(pid: &str) -> Option<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+    {
+        if let Ok(text) = std::fs::read_to_string(task.path().join("schedstat")) {
+            total += parse_schedstat_delay(&text).unwrap_or(0);
+        }
+    }
+    Some(total)
+}
+
+pub fn parse_schedstat_delay(text: &str) -> Option<u64> {
+    text.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// ms of run-queue wait per second of wall time between two readings.
+pub fn wait_ms_per_s(before_ns: u64, after_ns: u64, secs: f64) -> f64 {
+    if secs <= 0.0 {
+        return 0.0;
+    }
+    after_ns.saturating_sub(before_ns) as f64 / 1e6 / secs
 }
 
 /// (VmRSS, VmHWM) in KiB.
@@ -83,9 +114,10 @@ pub async fn clock_ticks() -> u64 {
 
 #[derive(Debug, Default)]
 struct SamplerState {
-    /// (seconds since the sampler started, RSS KiB, CPU % over the last second).
-    samples: Vec<(f64, u64, f64)>,
-    last: Option<(Instant, u64)>,
+    /// (seconds since the sampler started, RSS KiB, CPU % and run-queue wait ms per second
+    /// over the last second).
+    samples: Vec<(f64, u64, f64, f64)>,
+    last: Option<(Instant, ProcSample)>,
     peak_rss_kib: u64,
     current_rss_kib: u64,
     current_cpu: f64,
@@ -133,19 +165,24 @@ impl Sampler {
         };
         st.peak_rss_kib = st.peak_rss_kib.max(r.rss_kib);
         st.current_rss_kib = r.rss_kib;
-        if let Some((at, ticks)) = st.last {
+        if let Some((at, prev)) = st.last {
             let secs = now.duration_since(at).as_secs_f64();
             // Only whole-second intervals of the sampling task make the CPU series; readings
             // taken in between (phase marks) just move the reference point.
             if secs >= 0.5 {
-                let cpu = cpu_percent(r.cpu_ticks.saturating_sub(ticks), secs, self.clk_tck);
+                let cpu = cpu_percent(
+                    r.cpu_ticks.saturating_sub(prev.cpu_ticks),
+                    secs,
+                    self.clk_tck,
+                );
+                let wait = wait_ms_per_s(prev.run_delay_ns, r.run_delay_ns, secs);
                 st.current_cpu = cpu;
                 let t = now.duration_since(self.started).as_secs_f64();
-                st.samples.push((t, r.rss_kib, cpu));
-                st.last = Some((now, r.cpu_ticks));
+                st.samples.push((t, r.rss_kib, cpu, wait));
+                st.last = Some((now, r));
             }
         } else {
-            st.last = Some((now, r.cpu_ticks));
+            st.last = Some((now, r));
         }
         Some(r)
     }
@@ -156,11 +193,12 @@ impl Sampler {
         (st.current_rss_kib, st.current_cpu, st.gone)
     }
 
-    /// (peak sampled RSS KiB, peak CPU %, samples taken).
-    pub fn peaks(&self) -> (u64, f64, usize) {
+    /// (peak sampled RSS KiB, peak CPU %, peak run-queue wait ms/s, samples taken).
+    pub fn peaks(&self) -> (u64, f64, f64, usize) {
         let st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let cpu = st.samples.iter().map(|s| s.2).fold(0.0, f64::max);
-        (st.peak_rss_kib, cpu, st.samples.len())
+        let wait = st.samples.iter().map(|s| s.3).fold(0.0, f64::max);
+        (st.peak_rss_kib, cpu, wait, st.samples.len())
     }
 }
 
@@ -196,6 +234,15 @@ pub fn cpu_between(a: &Mark, b: &Mark, clk_tck: u64) -> f64 {
     )
 }
 
+/// Run-queue wait (ms per second) between two marks.
+pub fn wait_between(a: &Mark, b: &Mark) -> f64 {
+    wait_ms_per_s(
+        a.sample.run_delay_ns,
+        b.sample.run_delay_ns,
+        b.at.duration_since(a.at).as_secs_f64(),
+    )
+}
+
 /// The server figures of the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerFigures {
@@ -220,6 +267,11 @@ pub struct ServerFigures {
     pub cpu_game_avg_pct: Option<f64>,
     /// Highest one-second CPU sample.
     pub cpu_peak_pct: f64,
+    /// How long the server's threads waited for a CPU, ms per second (all threads summed),
+    /// from the first start to the last game_over: CPU contention, not the server's own work.
+    pub runqueue_wait_game_ms_per_s: Option<f64>,
+    /// The highest one-second value of the same.
+    pub runqueue_wait_peak_ms_per_s: f64,
     pub samples: usize,
 }
 
@@ -247,5 +299,11 @@ mod tests {
         assert_eq!(parse_stat_ticks(stat), Some(325));
         assert_eq!(cpu_percent(150, 1.0, 100), 150.0);
         assert_eq!(cpu_percent(50, 2.0, 100), 25.0);
+        assert_eq!(
+            parse_schedstat_delay("123456 7890000 42\n"),
+            Some(7_890_000)
+        );
+        assert_eq!(wait_ms_per_s(1_000_000, 21_000_000, 2.0), 10.0);
+        assert_eq!(wait_ms_per_s(5, 1, 1.0), 0.0);
     }
 }
