@@ -1496,3 +1496,107 @@ async fn games_killed_at_random_moments_finish_with_every_acked_answer() {
         started.elapsed()
     );
 }
+
+/// SIGTERM while Postgres is unreachable: the flush cannot finish, so the shutdown timeout
+/// bounds it; the process still closes its sockets with 1012 and exits 0 in time.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_while_postgres_is_down_still_exits_within_the_shutdown_timeout() {
+    const SHUTDOWN_MS: u64 = 2000;
+    let db = TestDb::create().await;
+    let proxy = PgProxy::start(&db.upstream).await;
+    let mut srv = Server::start(
+        "sigterm_postgres_down",
+        &db.url_via(proxy.port),
+        &[("SHUTDOWN_TIMEOUT_MS", &SHUTDOWN_MS.to_string())],
+    )
+    .await;
+    let api = srv.api();
+    let room = api
+        .create_room(&quiz(
+            &[(1, 30_000)],
+            json!({"end_when_all_answered": false}),
+        ))
+        .await;
+    let mut players = join_players(&srv, &room.code, "p", 2).await;
+    api.control(&room, "start").await;
+    for p in &mut players {
+        p.wait_for_q("question", 0, SOON).await;
+    }
+    api.results(&room).await;
+    proxy.down();
+    players[0]
+        .send(&json!({"type": "answer", "question": 0, "choice": 1}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let limit = Duration::from_millis(SHUTDOWN_MS + 1000);
+    let stopping = tokio::spawn(async move { srv.sigterm(limit + Duration::from_secs(10)).await });
+    for p in &mut players {
+        assert_eq!(p.wait_closed(SOON).await, Some(1012), "{}", p.name);
+        p.drain_now();
+        assert!(
+            p.take_all("answer_ack").is_empty(),
+            "acknowledged while down"
+        );
+    }
+    let (status, took) = stopping.await.expect("the SIGTERM task");
+    eprintln!("sigterm_postgres_down: exited {status} after {took:?}");
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        took <= limit,
+        "exited {took:?} after SIGTERM; SHUTDOWN_TIMEOUT_MS is {SHUTDOWN_MS}"
+    );
+}
+
+/// A socket the room dropped because its queue was full must actually be let go of: its
+/// session ends (close 1013 if the client ever reads again, else within
+/// `WS_CLIENT_TIMEOUT_MS` when writing it fails), so a client cannot keep a server task and
+/// its buffers forever by not reading.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_non_reader_dropped_for_its_full_queue_does_not_keep_its_connection() {
+    let db = TestDb::create().await;
+    let srv = Server::start(
+        "non_reader_connection",
+        &db.url(),
+        &[
+            ("TICK_MS", "50"),
+            ("WS_SEND_QUEUE", "16"),
+            ("WS_HEARTBEAT_MS", "500"),
+            ("WS_CLIENT_TIMEOUT_MS", "2000"),
+        ],
+    )
+    .await;
+    let api = srv.api();
+    let room = api.create_room(&big_quiz(30, 500)).await;
+    let (mut fast, _) = Client::join(&srv.ws_url(), &room.code, "fast").await;
+    let before = api.metric("quizroom_ws_connections").await;
+    let (pinging, _) = SlowReader::join(srv.port, &room.code, "pinging", true).await;
+    assert_eq!(api.metric("quizroom_ws_connections").await, before + 1.0);
+    api.control(&room, "start").await;
+    eventually("the room to drop the non-reader", Duration::from_secs(20), || {
+        let api = api.clone();
+        async move {
+            (api.metric("quizroom_slow_clients_dropped_total").await > 0.0).then_some(())
+        }
+    })
+    .await;
+    let dropped_at = Instant::now();
+    let released = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            fast.drain_now();
+            if api.metric("quizroom_ws_connections").await <= before {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    let open = api.metric("quizroom_ws_connections").await;
+    drop(pinging);
+    assert!(
+        released.is_ok(),
+        "10 s after the room dropped it (WS_CLIENT_TIMEOUT_MS is 2000), the non-reader's \
+         session is still open: quizroom_ws_connections is {open}, was {before} before it \
+         joined (waited {:?})",
+        dropped_at.elapsed()
+    );
+}
