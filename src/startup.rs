@@ -1,7 +1,6 @@
 //! Building and running the application: connect and migrate, restore rooms, bind the listener
 //! (port 0 works, for tests), serve, and shut down gracefully.
 
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +13,9 @@ use crate::config::Settings;
 use crate::http::{self, AppState};
 use crate::rooms::{self, Registry, RoomDeps};
 use crate::store::{Store, StoreError};
+
+/// Pending connections the kernel may hold for the server (it caps this at `somaxconn`).
+const LISTEN_BACKLOG: u32 = 4096;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -69,6 +71,7 @@ impl Application {
             store: store.clone(),
             registry: Registry::default(),
             settings: settings.clone(),
+            arbiter: actix::Arbiter::new().handle(),
         };
         let restored = rooms::recover(&deps).await?;
         if restored > 0 {
@@ -79,8 +82,6 @@ impl Application {
             deps,
             shutdown: shutdown_rx,
         });
-        let listener = TcpListener::bind(settings.addr)?;
-        let port = listener.local_addr()?.port();
         let static_dir = settings.static_dir.clone();
         let server = HttpServer::new(move || {
             let static_dir = static_dir.clone();
@@ -89,10 +90,14 @@ impl Application {
                 .app_data(state.clone())
                 .configure(move |cfg| http::routes(cfg, &static_dir))
         })
-        .listen(listener)?
+        // A hall full of phones joins at once: the default backlog of 128 made the kernel
+        // drop connection attempts (each then waits a second to retry).
+        .backlog(LISTEN_BACKLOG)
+        .bind(settings.addr)?
         .disable_signals()
-        .shutdown_timeout(settings.shutdown_timeout.as_secs().max(1))
-        .run();
+        .shutdown_timeout(settings.shutdown_timeout.as_secs().max(1));
+        let port = server.addrs().first().map_or(0, |a| a.port());
+        let server = server.run();
         let stopper = Stopper {
             handle: server.handle(),
             shutdown: Arc::new(shutdown_tx),

@@ -8,7 +8,7 @@ mod room;
 
 use std::sync::Arc;
 
-use actix::Actor;
+use actix::{Actor, Addr, ArbiterHandle};
 use uuid::Uuid;
 
 pub use messages::*;
@@ -34,6 +34,17 @@ pub struct RoomDeps {
     pub store: Store,
     pub registry: Registry,
     pub settings: Arc<Settings>,
+    /// The thread every room actor runs on. Rooms do little work per event (judge, queue
+    /// frames), so one thread carries thousands; keeping them off the HTTP workers, which
+    /// write every frame to its socket, keeps their timers on time when sockets are busy.
+    pub arbiter: ArbiterHandle,
+}
+
+impl RoomDeps {
+    /// Starts a room's actor on the rooms' thread.
+    pub fn start(&self, room: Room) -> Addr<Room> {
+        Room::start_in_arbiter(&self.arbiter, move |_| room)
+    }
 }
 
 /// Stores a new room under a fresh code and starts its actor.
@@ -74,7 +85,7 @@ pub async fn create_room(deps: &RoomDeps, quiz: Quiz) -> Result<CreatedRoom, Sto
         deps.settings.clone(),
         deps.registry.clone(),
     );
-    let addr = room.start();
+    let addr = deps.start(room);
     deps.registry.insert(code.clone(), room_id, addr);
     tracing::info!(room_code = %code, %room_id, "room created");
     Ok(CreatedRoom {

@@ -2,8 +2,6 @@
 //! was not finished is rebuilt from Postgres with its players (disconnected until they resume),
 //! their answers and scores, and the open question's original deadline.
 
-use actix::Actor;
-
 use super::RoomDeps;
 use super::room::Room;
 use crate::domain::{
@@ -35,7 +33,7 @@ pub async fn recover(deps: &RoomDeps) -> Result<usize, StoreError> {
                     deps.settings.clone(),
                     deps.registry.clone(),
                 );
-                deps.registry.insert(code, id, room.start());
+                deps.registry.insert(code, id, deps.start(room));
                 restored += 1;
             }
             Err(e) => {
