@@ -9,10 +9,24 @@ use serde_json::json;
 use super::AppState;
 use crate::metrics::METRICS;
 
+/// 200 when Postgres answers and the writer is not stuck; 503 otherwise. A writer whose
+/// current commit has taken longer than the answer timeout (a lock, a stalled connection)
+/// counts as down even if a fresh connection can still run `SELECT 1`.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    match tokio::time::timeout(Duration::from_secs(2), state.deps.store.ping()).await {
-        Ok(Ok(())) => HttpResponse::Ok().json(json!({"status": "ok", "db": "ok"})),
-        _ => HttpResponse::ServiceUnavailable()
+    let store = &state.deps.store;
+    let stuck = store
+        .writer
+        .busy_for()
+        .is_some_and(|t| t > state.deps.settings.answer_write_timeout);
+    let reachable = matches!(
+        tokio::time::timeout(Duration::from_secs(2), store.ping()).await,
+        Ok(Ok(()))
+    );
+    match (reachable, stuck) {
+        (true, false) => HttpResponse::Ok().json(json!({"status": "ok", "db": "ok"})),
+        (true, true) => HttpResponse::ServiceUnavailable()
+            .json(json!({"status": "degraded", "db": "writes stalled"})),
+        (false, _) => HttpResponse::ServiceUnavailable()
             .json(json!({"status": "degraded", "db": "unreachable"})),
     }
 }

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -115,7 +116,8 @@ enum Op {
         done: oneshot::Sender<Result<(), StoreError>>,
         queued: Instant,
     },
-    Journal(JournalEntry),
+    /// `done` hears once the entry is committed (or refused and dropped).
+    Journal(JournalEntry, Option<oneshot::Sender<()>>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -123,13 +125,17 @@ enum Op {
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::UnboundedSender<Op>,
+    /// When the batch being written was taken up (ms since the epoch), 0 while idle: a write
+    /// that takes far longer than the answer timeout means the database is not really there.
+    busy_since: Arc<AtomicI64>,
 }
 
 impl Writer {
     pub fn start(pool: PgPool, answer_timeout: Duration) -> Writer {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(pool, rx, answer_timeout));
-        Writer { tx }
+        let busy_since = Arc::new(AtomicI64::new(0));
+        tokio::spawn(run(pool, rx, answer_timeout, busy_since.clone()));
+        Writer { tx, busy_since }
     }
 
     /// Queues an answer; `settle` hears whether it was stored. Never blocks.
@@ -174,9 +180,27 @@ impl Writer {
     }
 
     pub fn journal(&self, entry: JournalEntry) {
-        if self.tx.send(Op::Journal(entry)).is_err() {
+        if self.tx.send(Op::Journal(entry, None)).is_err() {
             tracing::error!("the writer has stopped; a phase change was not stored");
         }
+    }
+
+    /// Queues a phase change; the receiver resolves once it is committed. The room waits on
+    /// this before it publishes what must not be undone by a crash (a reveal).
+    pub fn journal_durable(&self, entry: JournalEntry) -> oneshot::Receiver<()> {
+        let (done, rx) = oneshot::channel();
+        if self.tx.send(Op::Journal(entry, Some(done))).is_err() {
+            tracing::error!("the writer has stopped; a phase change was not stored");
+        }
+        rx
+    }
+
+    /// How long the current write has been under way, if one is.
+    pub fn busy_for(&self) -> Option<Duration> {
+        let since = self.busy_since.load(Ordering::Relaxed);
+        (since > 0).then(|| {
+            Duration::from_millis((chrono::Utc::now().timestamp_millis() - since).max(0) as u64)
+        })
     }
 
     /// Resolves once everything queued before it is committed (or failed).
@@ -188,27 +212,46 @@ impl Writer {
     }
 }
 
-async fn run(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Op>, answer_timeout: Duration) {
+async fn run(
+    pool: PgPool,
+    mut rx: mpsc::UnboundedReceiver<Op>,
+    answer_timeout: Duration,
+    busy_since: Arc<AtomicI64>,
+) {
+    // One attempt may not outlive the answers' bound: a stalled connection or a lock must not
+    // hold every room's answers past it.
+    let attempt_limit = answer_timeout.max(Duration::from_millis(200));
     let mut batch: Vec<Op> = Vec::new();
     while let Some(first) = rx.recv().await {
+        busy_since.store(chrono::Utc::now().timestamp_millis(), Ordering::Relaxed);
         batch.push(first);
         take_queued(&mut rx, &mut batch);
         let mut backoff = Duration::from_millis(50);
         loop {
-            match commit(&pool, &batch).await {
-                Ok(inserted) => {
+            let attempt = tokio::time::timeout(attempt_limit, commit(&pool, &batch)).await;
+            match attempt {
+                Ok(Ok(inserted)) => {
                     settle_all(std::mem::take(&mut batch), Some(&inserted));
                     break;
                 }
-                Err(e) if is_refusal(&e) => {
+                Ok(Err(e)) if is_refusal(&e) => {
                     tracing::error!(error = %e, ops = batch.len(), "a write was refused; committing one by one");
                     batch = commit_one_by_one(&pool, std::mem::take(&mut batch)).await;
                     if batch.is_empty() {
                         break;
                     }
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, ops = batch.len(), "write failed; retrying");
+                failed => {
+                    match failed {
+                        Ok(Err(e)) => {
+                            tracing::warn!(error = %e, ops = batch.len(), "write failed; retrying")
+                        }
+                        _ => tracing::warn!(
+                            ops = batch.len(),
+                            limit_ms = attempt_limit.as_millis() as u64,
+                            "write timed out; retrying"
+                        ),
+                    }
                     crate::metrics::METRICS.db_write_failures.inc();
                     fail_expired(&mut batch, answer_timeout);
                     tokio::time::sleep(backoff).await;
@@ -221,6 +264,7 @@ async fn run(pool: PgPool, mut rx: mpsc::UnboundedReceiver<Op>, answer_timeout: 
                 }
             }
         }
+        busy_since.store(0, Ordering::Relaxed);
     }
 }
 
@@ -253,7 +297,7 @@ async fn commit_one_by_one(pool: &PgPool, ops: Vec<Op>) -> Vec<Op> {
         match commit(pool, std::slice::from_ref(&op)).await {
             Ok(inserted) => settle_all(vec![op], Some(&inserted)),
             Err(e) if is_refusal(&e) => {
-                if let Op::Journal(entry) = &op {
+                if let Op::Journal(entry, _) = &op {
                     tracing::error!(error = %e, ?entry, "a phase change was refused by the database and dropped");
                 }
                 settle_all(vec![op], None);
@@ -278,7 +322,7 @@ fn fail_expired(batch: &mut Vec<Op>, timeout: Duration) {
     let (expired, kept): (Vec<Op>, Vec<Op>) =
         std::mem::take(batch).into_iter().partition(|op| match op {
             Op::Answer { queued, .. } | Op::Player { queued, .. } => queued.elapsed() >= timeout,
-            Op::Journal(_) | Op::Flush(_) => false,
+            Op::Journal(..) | Op::Flush(_) => false,
         });
     *batch = kept;
     settle_all(expired, None);
@@ -316,7 +360,13 @@ fn settle_all(ops: Vec<Op>, inserted: Option<&std::collections::HashSet<Uuid>>) 
             Op::Flush(done) => {
                 let _ = done.send(());
             }
-            Op::Journal(_) => {}
+            // Settled either way: committed, or refused and dropped (logged); a room waiting on
+            // it must not wait forever.
+            Op::Journal(_, done) => {
+                if let Some(done) = done {
+                    let _ = done.send(());
+                }
+            }
         }
     }
     for (_, (settle, outcomes)) in per_room {
@@ -365,8 +415,20 @@ async fn commit(
                 )
                 .fetch_optional(&mut *tx)
                 .await?;
-                let Some(stored) = stored else { continue };
-                inserted.insert(stored);
+                if stored.is_none() {
+                    // Taken by another player, or stored by an attempt whose reply was lost.
+                    let ours = sqlx::query_scalar!(
+                        r#"SELECT EXISTS (SELECT 1 FROM players WHERE id = $1) AS "exists!""#,
+                        id
+                    )
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if ours {
+                        inserted.insert(*id);
+                    }
+                    continue;
+                }
+                inserted.insert(*id);
                 event(
                     &mut tx,
                     *room_id,
@@ -377,7 +439,7 @@ async fn commit(
                 )
                 .await?;
             }
-            Op::Journal(entry) => apply(&mut tx, entry).await?,
+            Op::Journal(entry, _) => apply(&mut tx, entry).await?,
             Op::Answer { .. } | Op::Flush(_) => {}
         }
     }
@@ -420,17 +482,22 @@ async fn insert_answers(
         points.push(a.points as i32);
     }
     // A duplicate (player, question) is skipped, not an error: one bad row must not fail the
-    // batch. Its answer is then rejected, as the unique index says.
-    let rows = sqlx::query_scalar!(
+    // batch; its answer is then rejected, as the unique index says.
+    sqlx::query!(
         r#"INSERT INTO answers (id, room_id, question, player_id, choice, received_at, response_ms, correct, points)
            SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int[], $4::uuid[], $5::int[],
                                 $6::timestamptz[], $7::int[], $8::bool[], $9::int[])
-           ON CONFLICT (player_id, question) DO NOTHING
-           RETURNING id"#,
+           ON CONFLICT (player_id, question) DO NOTHING"#,
         &ids, &rooms, &questions, &players, &choices, &received, &response, &correct, &points
     )
-    .fetch_all(&mut **tx)
+    .execute(&mut **tx)
     .await?;
+    // Stored means "a row with this answer's id exists", not "this statement inserted it": when
+    // an earlier attempt committed but its reply was lost, the retry inserts nothing, and the
+    // answer is stored all the same.
+    let rows = sqlx::query_scalar!("SELECT id FROM answers WHERE id = ANY($1)", &ids)
+        .fetch_all(&mut **tx)
+        .await?;
     inserted.extend(rows);
     Ok(())
 }

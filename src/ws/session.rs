@@ -137,7 +137,8 @@ impl SessionTask {
                         tracing::debug!("client silent too long; closing");
                         break Some((CloseCode::Away, "no heartbeat"));
                     }
-                    if self.session.ping(b"").await.is_err() {
+                    let timeout = settings.ws_client_timeout;
+                    if !matches!(tokio::time::timeout(timeout, self.session.ping(b"")).await, Ok(Ok(()))) {
                         break None;
                     }
                 }
@@ -195,7 +196,11 @@ impl SessionTask {
                 ));
             }
             AggregatedMessage::Ping(bytes) => {
-                return Ok(flow(self.session.pong(&bytes).await.is_ok()));
+                // Like every write, bounded: a client that pings but never reads must not
+                // hold this task (and its socket) forever.
+                let timeout = self.state.deps.settings.ws_client_timeout;
+                let sent = tokio::time::timeout(timeout, self.session.pong(&bytes)).await;
+                return Ok(flow(matches!(sent, Ok(Ok(())))));
             }
             AggregatedMessage::Pong(_) => return Ok(Flow::Continue),
             AggregatedMessage::Close(_) => return Ok(Flow::Stop),

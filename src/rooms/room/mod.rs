@@ -93,6 +93,8 @@ pub struct Room {
     reported_status: Option<Status>,
     /// The last join, resume, host connection, answer or host action.
     last_activity: tokio::time::Instant,
+    /// Whether the closing of the current question is committed (a reveal waits for it).
+    close_stored: bool,
 }
 
 impl Room {
@@ -127,6 +129,7 @@ impl Room {
             deferred: Vec::new(),
             reported_status: None,
             last_activity: tokio::time::Instant::now(),
+            close_stored: true,
         }
     }
 
@@ -473,20 +476,31 @@ impl Room {
                 act.try_reveal(ctx);
             }));
         }
-        self.journal(JournalEntry::Closed {
+        // The reveal publishes the correct choice: it waits until Postgres knows the question
+        // closed, so that a crash can never bring back open a question whose answer is out.
+        let stored = self.store.writer.journal_durable(JournalEntry::Closed {
             room_id: self.id,
             question,
             at: now,
             reason,
             paused_ms: round.paused_ms,
         });
+        self.close_stored = false;
+        ctx.spawn(
+            async move { stored.await.unwrap_or(()) }
+                .into_actor(self)
+                .map(|(), act, ctx| {
+                    act.close_stored = true;
+                    act.try_reveal(ctx);
+                }),
+        );
         self.track_status();
         self.try_reveal(ctx);
     }
 
     /// Reveals the closed question once nothing about it is still pending.
     fn try_reveal(&mut self, ctx: &mut Context<Self>) {
-        if self.game.phase() != Phase::Closed || self.grace_timer.is_some() {
+        if self.game.phase() != Phase::Closed || self.grace_timer.is_some() || !self.close_stored {
             return;
         }
         let Some(question) = self.game.round().map(|r| r.index) else {
