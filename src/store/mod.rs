@@ -1,6 +1,7 @@
 //! Every SQL statement of quizroom: connecting and migrating, rooms, results, recovery, and the
 //! group-committing writer that makes answers durable before they are acknowledged.
 
+mod batch;
 mod reads;
 mod writer;
 

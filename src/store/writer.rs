@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use super::{StoreError, to_ts};
+use super::StoreError;
+use super::batch;
 use crate::domain::{CloseReason, Millis, PlayerStatus};
 
 /// Most operations committed in one transaction.
@@ -101,7 +101,7 @@ pub enum JournalEntry {
     },
 }
 
-enum Op {
+pub(super) enum Op {
     Answer {
         answer: NewAnswer,
         settle: SettleFn,
@@ -228,7 +228,7 @@ async fn run(
         take_queued(&mut rx, &mut batch);
         let mut backoff = Duration::from_millis(50);
         loop {
-            let attempt = tokio::time::timeout(attempt_limit, commit(&pool, &batch)).await;
+            let attempt = tokio::time::timeout(attempt_limit, batch::commit(&pool, &batch)).await;
             match attempt {
                 Ok(Ok(inserted)) => {
                     settle_all(std::mem::take(&mut batch), Some(&inserted));
@@ -294,7 +294,7 @@ async fn commit_one_by_one(pool: &PgPool, ops: Vec<Op>) -> Vec<Op> {
             retry.push(op);
             continue;
         }
-        match commit(pool, std::slice::from_ref(&op)).await {
+        match batch::commit(pool, std::slice::from_ref(&op)).await {
             Ok(inserted) => settle_all(vec![op], Some(&inserted)),
             Err(e) if is_refusal(&e) => {
                 if let Op::Journal(entry, _) = &op {
@@ -350,11 +350,11 @@ fn settle_all(ops: Vec<Op>, inserted: Option<&std::collections::HashSet<Uuid>>) 
                         outcome,
                     });
             }
-            Op::Player { done, .. } => {
-                let _ = done.send(if inserted.is_some() {
-                    Ok(())
-                } else {
-                    Err(StoreError::Unavailable)
+            Op::Player { id, done, .. } => {
+                let _ = done.send(match inserted {
+                    Some(ids) if ids.contains(&id) => Ok(()),
+                    Some(_) => Err(StoreError::NicknameTaken),
+                    None => Err(StoreError::Unavailable),
                 });
             }
             Op::Flush(done) => {
@@ -371,320 +371,5 @@ fn settle_all(ops: Vec<Op>, inserted: Option<&std::collections::HashSet<Uuid>>) 
     }
     for (_, (settle, outcomes)) in per_room {
         settle(outcomes);
-    }
-}
-
-/// One transaction for the whole batch, statements in queue order (answers grouped into one
-/// INSERT per run of consecutive answers). Returns the ids of the answers and players inserted.
-async fn commit(
-    pool: &PgPool,
-    batch: &[Op],
-) -> Result<std::collections::HashSet<Uuid>, sqlx::Error> {
-    let mut inserted = std::collections::HashSet::new();
-    if batch.iter().all(|op| matches!(op, Op::Flush(_))) {
-        return Ok(inserted);
-    }
-    let mut tx = pool.begin().await?;
-    let mut run: Vec<&NewAnswer> = Vec::new();
-    for op in batch {
-        if let Op::Answer { answer, .. } = op {
-            run.push(answer);
-            continue;
-        }
-        insert_answers(&mut tx, &mut run, &mut inserted).await?;
-        match op {
-            Op::Player {
-                room_id,
-                id,
-                nickname,
-                token_hash,
-                at,
-                ..
-            } => {
-                // The room already checked the nickname; the unique index is the last word.
-                let stored = sqlx::query_scalar!(
-                    r#"INSERT INTO players (id, room_id, nickname, token_hash, joined_at)
-                       VALUES ($1, $2, $3, $4, $5)
-                       ON CONFLICT (room_id, lower(nickname)) WHERE status = 'active' DO NOTHING
-                       RETURNING id"#,
-                    id,
-                    room_id,
-                    nickname,
-                    token_hash,
-                    to_ts(*at)
-                )
-                .fetch_optional(&mut *tx)
-                .await?;
-                if stored.is_none() {
-                    // Taken by another player, or stored by an attempt whose reply was lost.
-                    let ours = sqlx::query_scalar!(
-                        r#"SELECT EXISTS (SELECT 1 FROM players WHERE id = $1) AS "exists!""#,
-                        id
-                    )
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    if ours {
-                        inserted.insert(*id);
-                    }
-                    continue;
-                }
-                inserted.insert(*id);
-                event(
-                    &mut tx,
-                    *room_id,
-                    *at,
-                    "player_joined",
-                    None,
-                    json!({"player_id": id}),
-                )
-                .await?;
-            }
-            Op::Journal(entry, _) => apply(&mut tx, entry).await?,
-            Op::Answer { .. } | Op::Flush(_) => {}
-        }
-    }
-    insert_answers(&mut tx, &mut run, &mut inserted).await?;
-    tx.commit().await?;
-    Ok(inserted)
-}
-
-async fn insert_answers(
-    tx: &mut Transaction<'_, Postgres>,
-    run: &mut Vec<&NewAnswer>,
-    inserted: &mut std::collections::HashSet<Uuid>,
-) -> Result<(), sqlx::Error> {
-    if run.is_empty() {
-        return Ok(());
-    }
-    let n = run.len();
-    let (mut ids, mut rooms, mut questions, mut players) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut choices, mut received, mut response, mut correct, mut points) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    for a in run.drain(..) {
-        ids.push(a.id);
-        rooms.push(a.room_id);
-        questions.push(a.question as i32);
-        players.push(a.player_id);
-        choices.push(a.choice as i32);
-        received.push(to_ts(a.received_at));
-        response.push(a.response_ms.clamp(0, i64::from(i32::MAX)) as i32);
-        correct.push(a.correct);
-        points.push(a.points as i32);
-    }
-    // A duplicate (player, question) is skipped, not an error: one bad row must not fail the
-    // batch; its answer is then rejected, as the unique index says.
-    sqlx::query!(
-        r#"INSERT INTO answers (id, room_id, question, player_id, choice, received_at, response_ms, correct, points)
-           SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int[], $4::uuid[], $5::int[],
-                                $6::timestamptz[], $7::int[], $8::bool[], $9::int[])
-           ON CONFLICT (player_id, question) DO NOTHING"#,
-        &ids, &rooms, &questions, &players, &choices, &received, &response, &correct, &points
-    )
-    .execute(&mut **tx)
-    .await?;
-    // Stored means "a row with this answer's id exists", not "this statement inserted it": when
-    // an earlier attempt committed but its reply was lost, the retry inserts nothing, and the
-    // answer is stored all the same.
-    let rows = sqlx::query_scalar!("SELECT id FROM answers WHERE id = ANY($1)", &ids)
-        .fetch_all(&mut **tx)
-        .await?;
-    inserted.extend(rows);
-    Ok(())
-}
-
-async fn event(
-    tx: &mut Transaction<'_, Postgres>,
-    room_id: Uuid,
-    at: Millis,
-    kind: &str,
-    question: Option<usize>,
-    detail: serde_json::Value,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "INSERT INTO room_events (room_id, at, kind, question, detail) VALUES ($1, $2, $3, $4, $5)",
-        room_id,
-        to_ts(at),
-        kind,
-        question.map(|q| q as i32),
-        detail,
-    )
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-async fn apply(
-    tx: &mut Transaction<'_, Postgres>,
-    entry: &JournalEntry,
-) -> Result<(), sqlx::Error> {
-    match *entry {
-        JournalEntry::QuestionOpened {
-            room_id,
-            question,
-            started_at,
-            deadline_at,
-            first,
-        } => {
-            let q = question as i32;
-            sqlx::query!(
-                "UPDATE questions SET started_at = $3, deadline_at = $4 WHERE room_id = $1 AND idx = $2",
-                room_id, q, to_ts(started_at), to_ts(deadline_at)
-            )
-            .execute(&mut **tx)
-            .await?;
-            sqlx::query!(
-                r#"UPDATE rooms SET status = 'question', current_question = $2, paused_at = NULL,
-                          started_at = CASE WHEN $4 THEN $3 ELSE started_at END
-                    WHERE id = $1"#,
-                room_id,
-                q,
-                to_ts(started_at),
-                first
-            )
-            .execute(&mut **tx)
-            .await?;
-            if first {
-                event(tx, room_id, started_at, "started", None, json!({})).await?;
-            }
-            event(
-                tx,
-                room_id,
-                started_at,
-                "question_opened",
-                Some(question),
-                json!({"deadline_at": deadline_at}),
-            )
-            .await
-        }
-        JournalEntry::Paused {
-            room_id,
-            question,
-            at,
-        } => {
-            sqlx::query!(
-                "UPDATE rooms SET status = 'paused', paused_at = $2 WHERE id = $1",
-                room_id,
-                to_ts(at)
-            )
-            .execute(&mut **tx)
-            .await?;
-            event(tx, room_id, at, "paused", Some(question), json!({})).await
-        }
-        JournalEntry::Resumed {
-            room_id,
-            question,
-            at,
-            deadline_at,
-            paused_ms,
-        } => {
-            sqlx::query!(
-                "UPDATE questions SET deadline_at = $3, paused_ms = $4 WHERE room_id = $1 AND idx = $2",
-                room_id, question as i32, to_ts(deadline_at), paused_ms
-            )
-            .execute(&mut **tx)
-            .await?;
-            sqlx::query!(
-                "UPDATE rooms SET status = 'question', paused_at = NULL WHERE id = $1",
-                room_id
-            )
-            .execute(&mut **tx)
-            .await?;
-            event(
-                tx,
-                room_id,
-                at,
-                "resumed",
-                Some(question),
-                json!({"deadline_at": deadline_at}),
-            )
-            .await
-        }
-        JournalEntry::Closed {
-            room_id,
-            question,
-            at,
-            reason,
-            paused_ms,
-        } => {
-            sqlx::query!(
-                "UPDATE questions SET closed_at = $3, close_reason = $4, paused_ms = $5 WHERE room_id = $1 AND idx = $2",
-                room_id, question as i32, to_ts(at), reason.as_str(), paused_ms
-            )
-            .execute(&mut **tx)
-            .await?;
-            sqlx::query!(
-                "UPDATE rooms SET status = 'reveal', paused_at = NULL WHERE id = $1",
-                room_id
-            )
-            .execute(&mut **tx)
-            .await?;
-            event(
-                tx,
-                room_id,
-                at,
-                "time_up",
-                Some(question),
-                json!({"reason": reason.as_str()}),
-            )
-            .await
-        }
-        JournalEntry::Revealed {
-            room_id,
-            question,
-            at,
-        } => {
-            sqlx::query!(
-                "UPDATE questions SET revealed_at = $3 WHERE room_id = $1 AND idx = $2",
-                room_id,
-                question as i32,
-                to_ts(at)
-            )
-            .execute(&mut **tx)
-            .await?;
-            event(tx, room_id, at, "revealed", Some(question), json!({})).await
-        }
-        JournalEntry::Finished { room_id, at } => {
-            sqlx::query!(
-                r#"UPDATE rooms SET status = 'finished', finished_at = $2, current_question = NULL,
-                          paused_at = NULL
-                    WHERE id = $1"#,
-                room_id,
-                to_ts(at)
-            )
-            .execute(&mut **tx)
-            .await?;
-            event(tx, room_id, at, "finished", None, json!({})).await
-        }
-        JournalEntry::PlayerRemoved {
-            room_id,
-            player_id,
-            status,
-            at,
-        } => {
-            sqlx::query!(
-                "UPDATE players SET status = $2, left_at = $3 WHERE id = $1",
-                player_id,
-                status.as_str(),
-                to_ts(at)
-            )
-            .execute(&mut **tx)
-            .await?;
-            let kind = if status == PlayerStatus::Kicked {
-                "player_kicked"
-            } else {
-                "player_left"
-            };
-            event(tx, room_id, at, kind, None, json!({"player_id": player_id})).await
-        }
     }
 }
