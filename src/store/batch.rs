@@ -133,19 +133,26 @@ async fn insert_answers(
     let points: Vec<i32> = answers.iter().map(|a| a.points as i32).collect();
     // A duplicate (player, question) is skipped, not an error: one bad row must not fail the
     // batch; its answer is then rejected, as the unique index says.
-    sqlx::query!(
+    let inserted = sqlx::query_scalar!(
         r#"INSERT INTO answers (id, room_id, question, player_id, choice, received_at, response_ms, correct, points)
            SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int[], $4::uuid[], $5::int[],
                                 $6::timestamptz[], $7::int[], $8::bool[], $9::int[])
-           ON CONFLICT (player_id, question) DO NOTHING"#,
+           ON CONFLICT (player_id, question) DO NOTHING
+           RETURNING id"#,
         &ids, &rooms, &questions, &players, &choices, &received, &response, &correct, &points
     )
-    .execute(&mut **tx)
+    .fetch_all(&mut **tx)
     .await?;
+    let all_inserted = inserted.len() == ids.len();
+    stored.extend(inserted);
+    if all_inserted {
+        return Ok(());
+    }
     // Stored means "a row with this answer's id exists", not "this statement inserted it": when
     // an earlier attempt committed but its reply was lost, the retry inserts nothing, and the
-    // answer is stored all the same.
-    let rows = sqlx::query_scalar!("SELECT id FROM answers WHERE id = ANY($1)", &ids)
+    // answer is stored all the same. Only then is this second look needed.
+    let missing: Vec<Uuid> = ids.into_iter().filter(|id| !stored.contains(id)).collect();
+    let rows = sqlx::query_scalar!("SELECT id FROM answers WHERE id = ANY($1)", &missing)
         .fetch_all(&mut **tx)
         .await?;
     stored.extend(rows);

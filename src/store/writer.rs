@@ -228,9 +228,15 @@ async fn run(
         take_queued(&mut rx, &mut batch);
         let mut backoff = Duration::from_millis(50);
         loop {
+            let started = Instant::now();
             let attempt = tokio::time::timeout(attempt_limit, batch::commit(&pool, &batch)).await;
             match attempt {
                 Ok(Ok(inserted)) => {
+                    tracing::debug!(
+                        ops = batch.len(),
+                        ms = started.elapsed().as_secs_f64() * 1e3,
+                        "group commit"
+                    );
                     settle_all(std::mem::take(&mut batch), Some(&inserted));
                     break;
                 }
