@@ -9,6 +9,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod metrics;
+pub mod outbox;
 pub mod protocol;
 pub mod results;
 pub mod rooms;

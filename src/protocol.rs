@@ -156,9 +156,6 @@ pub enum Outbound {
     Close(u16, &'static str),
 }
 
-/// The bounded queue of frames for one socket.
-pub type ConnTx = tokio::sync::mpsc::Sender<Outbound>;
-
 pub fn frame<T: Serialize>(msg: &T) -> ByteString {
     ByteString::from(serde_json::to_string(msg).unwrap_or_else(|_| {
         r#"{"type":"error","code":"internal","message":"could not encode a message"}"#.into()

@@ -7,7 +7,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::domain::{InvalidState, JoinError, Millis, Nickname, Ranked};
-use crate::protocol::ConnTx;
+use crate::outbox::ConnTx;
 use crate::store::AnswerSettled;
 
 /// Identifies one WebSocket connection inside a room.

@@ -1,6 +1,8 @@
 //! The session task of one WebSocket: frames in, typed messages to the room; the room's queued
 //! frames out. It holds no game state, only which room and role the socket joined as.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::Addr;
@@ -15,6 +17,7 @@ use super::rate::TokenBucket;
 use crate::domain::{JoinError, Nickname};
 use crate::http::AppState;
 use crate::metrics::METRICS;
+use crate::outbox::ConnTx;
 use crate::protocol::{self, ClientMessage, Event, Outbound};
 use crate::rooms::{
     ConnId, Disconnected, HostJoin, Join, JoinFailure, Leave, Resume, ResumeFailure, Room,
@@ -74,6 +77,8 @@ struct SessionTask {
     outbound: Option<mpsc::Receiver<Outbound>>,
     bucket: TokenBucket,
     last_heard: Instant,
+    /// Frames waiting in `outbound` (shared with the room's `ConnTx`).
+    backlog: Arc<AtomicUsize>,
 }
 
 impl SessionTask {
@@ -88,6 +93,7 @@ impl SessionTask {
             outbound: None,
             bucket,
             last_heard: Instant::now(),
+            backlog: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -110,6 +116,9 @@ impl SessionTask {
                         if !self.write(text).await {
                             break None;
                         }
+                        // Only now, with the frame in the socket's queue, may the room go
+                        // back to writing there directly.
+                        self.backlog.fetch_sub(1, Ordering::AcqRel);
                     }
                     Some(Outbound::Close(code, reason)) => break Some((CloseCode::from(code), reason)),
                     // The room let go of this socket: it did not keep up, or the room closed.
@@ -292,8 +301,14 @@ impl SessionTask {
         }
     }
 
-    fn queue(&self) -> (mpsc::Sender<Outbound>, mpsc::Receiver<Outbound>) {
-        mpsc::channel(self.state.deps.settings.ws_send_queue)
+    /// The room's handle to this socket, and the receiving end of its overflow queue.
+    fn queue(&mut self) -> (ConnTx, mpsc::Receiver<Outbound>) {
+        let (tx, rx) = mpsc::channel(self.state.deps.settings.ws_send_queue);
+        self.backlog = Arc::new(AtomicUsize::new(0));
+        (
+            ConnTx::new(self.session.clone(), tx, self.backlog.clone()),
+            rx,
+        )
     }
 
     async fn join(&mut self, code: &str, nickname: &str) -> bool {

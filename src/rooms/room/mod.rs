@@ -18,9 +18,10 @@ use crate::domain::{
     Advance, CloseReason, Game, Millis, Phase, PlayerStatus, Ranked, Rejection, Status,
 };
 use crate::metrics::METRICS;
+use crate::outbox::{ConnTx, SendError};
 use crate::protocol::{
-    self, ConnTx, CurrentView, Event, HostWelcome, LeaderboardEntry, Outbound, PlayerWelcome,
-    PlayerYou, QuestionMsg, QuestionView, RankYou, RevealYou, RoomSnapshot, RosterEntry,
+    self, CurrentView, Event, HostWelcome, LeaderboardEntry, Outbound, PlayerWelcome, PlayerYou,
+    QuestionMsg, QuestionView, RankYou, RevealYou, RoomSnapshot, RosterEntry,
 };
 use crate::store::{JournalEntry, NewAnswer, SettleFn, Settled as WriteOutcome, Store};
 
@@ -138,11 +139,11 @@ impl Room {
     /// Queues a frame for one socket. A socket whose queue is full is too slow: it is dropped
     /// (its player may resume) rather than let the room wait or its memory grow.
     fn send(&mut self, conn: ConnId, out: Outbound) {
-        let Some(c) = self.conns.get(&conn) else {
+        let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
         if let Err(e) = c.tx.try_send(out) {
-            if matches!(e, tokio::sync::mpsc::error::TrySendError::Full(_)) {
+            if e == SendError::Full {
                 METRICS.slow_clients_dropped.inc();
                 tracing::info!(room_code = %self.code, conn, "dropping a socket that does not keep up");
             }
@@ -827,7 +828,8 @@ impl Actor for Room {
             let _ = reply.send(Err(ControlError::Gone));
         }
         for (_, c) in self.conns.drain() {
-            let _ = c.tx.try_send(Outbound::Close(1000, "the room has closed"));
+            let mut tx = c.tx;
+            let _ = tx.try_send(Outbound::Close(1000, "the room has closed"));
         }
     }
 }
