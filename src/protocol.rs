@@ -242,6 +242,25 @@ pub struct RoomSnapshot {
 pub struct PlayerYou {
     pub score: i64,
     pub answered_choice: Option<usize>,
+    /// The player's rank once the game has started (not in the protocol's table; additive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rank: Option<u32>,
+    /// While the current question is revealed: what that answer earned, as in `reveal.you`,
+    /// so that a player who reconnects during a reveal sees it too (additive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correct: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub points: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_ms: Option<Millis>,
+}
+
+/// The room's settings, for host screens (additive): e.g. to count down to an auto-advance.
+#[derive(Debug, Clone, Serialize)]
+pub struct SettingsView {
+    pub max_players: u32,
+    pub auto_advance_ms: Option<u32>,
+    pub end_when_all_answered: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -273,6 +292,7 @@ pub struct HostWelcome {
     pub server_time: Millis,
     pub room: RoomSnapshot,
     pub players: Vec<RosterEntry>,
+    pub settings: SettingsView,
 }
 
 #[derive(Debug, Clone, Serialize)]

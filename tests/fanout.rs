@@ -59,3 +59,48 @@ async fn a_burst_of_joins_reaches_the_host_complete_and_in_order() {
     }
     app.teardown().await;
 }
+
+/// Additive snapshot fields: a host learns the room's settings (to count down to an
+/// auto-advance), and a player who reconnects during a reveal learns what the answer earned,
+/// never before the reveal.
+#[actix_web::test]
+async fn welcomes_carry_settings_for_hosts_and_the_revealed_outcome_for_players() {
+    let app = spawn_app().await;
+    let (code, _, token) = app
+        .create_room(&quiz(
+            &[(1, 5000, None), (0, 5000, None)],
+            json!({"end_when_all_answered": false, "auto_advance_ms": 60000}),
+        ))
+        .await;
+    let mut host = app.ws().await;
+    let hw = host.host(&code, &token).await;
+    assert_eq!(hw["settings"]["auto_advance_ms"], 60000, "{hw}");
+    assert_eq!(hw["settings"]["end_when_all_answered"], false, "{hw}");
+
+    let mut amy = app.player(&code, "amy").await;
+    let token_amy = amy.token().to_owned();
+    app.control(&code, &token, "start").await;
+    amy.wait_for("question", SOON).await;
+    amy.answer(0, 1);
+    amy.wait_for("answer_ack", SOON).await;
+
+    // During the question: no outcome, nothing that gives the answer away.
+    let mut again = app.ws().await;
+    let w = again.resume(&code, &token_amy).await;
+    assert!(
+        w["you"].get("correct").is_none() && w["you"].get("points").is_none(),
+        "{w}"
+    );
+
+    app.control(&code, &token, "lock").await;
+    again.wait_for("reveal", SOON).await;
+    let mut third = app.ws().await;
+    let w = third.resume(&code, &token_amy).await;
+    assert_eq!(w["room"]["status"], "reveal", "{w}");
+    assert_eq!(w["you"]["correct"], true, "{w}");
+    assert!(int(&w["you"], "points") > 0, "{w}");
+    assert_eq!(int(&w["you"], "points"), int(&w["you"], "score"), "{w}");
+    assert_eq!(w["you"]["rank"], 1, "{w}");
+    assert!(w["you"]["response_ms"].is_i64(), "{w}");
+    app.teardown().await;
+}

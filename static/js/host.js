@@ -380,6 +380,8 @@ $('#create-form').addEventListener('submit', async (ev) => {
 // =====================================================================
 
 const G = {
+  /** ms from a reveal to the next question when the room moves on by itself (null: by hand). */
+  autoAdvanceMs: null,
   code: null,
   token: null,
   joinUrl: '',
@@ -436,6 +438,7 @@ function onMessage(m) {
 const HANDLERS = {
   welcome(m) {
     const room = m.room || {};
+    G.autoAdvanceMs = m.settings?.auto_advance_ms ?? null;
     G.title = room.title || G.title;
     G.questionCount = room.question_count ?? G.questionCount;
     G.players = new Map(
@@ -472,6 +475,7 @@ const HANDLERS = {
   },
 
   question(m) {
+    stopAdvanceCountdown();
     G.status = 'question';
     G.questionCount = m.question_count ?? G.questionCount;
     G.answered = 0;
@@ -521,6 +525,7 @@ const HANDLERS = {
   },
 
   game_over(m) {
+    stopAdvanceCountdown();
     G.status = 'finished';
     // Nothing more comes over the socket; the results are a REST call away.
     sock?.stop();
@@ -770,6 +775,31 @@ function pause(remaining) {
 
 // ---- reveal ----
 
+let advanceTimer = null;
+
+/** With auto-advance on, the reveal says when the room moves on by itself. */
+function startAdvanceCountdown(q) {
+  stopAdvanceCountdown();
+  const note = $('#hr-advance');
+  if (!G.autoAdvanceMs || !note) return;
+  const until = Date.now() + G.autoAdvanceMs;
+  const last = q.index + 1 >= (G.questionCount ?? q.index + 1);
+  const render = () => {
+    const s = Math.max(0, Math.ceil((until - Date.now()) / 1000));
+    note.textContent = `${last ? 'Final results' : 'Next question'} in ${s} s`;
+  };
+  note.hidden = false;
+  render();
+  advanceTimer = setInterval(render, 250);
+}
+
+function stopAdvanceCountdown() {
+  if (advanceTimer) clearInterval(advanceTimer);
+  advanceTimer = null;
+  const note = $('#hr-advance');
+  if (note) note.hidden = true;
+}
+
 function showReveal(m) {
   const q = G.q;
   if (!q) return;
@@ -817,6 +847,7 @@ function showReveal(m) {
   $('#hr-summary').textContent = answered
     ? `${right} of ${answered} answered correctly (${Math.round((right / answered) * 100)}%).`
     : 'Nobody answered this one.';
+  startAdvanceCountdown(q);
   $('#hr-board').replaceChildren();
   showScreen('reveal');
   announce(`The answer was ${q.choices[m.correct]}. ${$('#hr-summary').textContent}`);

@@ -168,7 +168,7 @@ const HANDLERS = {
       openQuestion(cur, room.question_count, { silent: true });
       S.answered = m.you?.answered_choice ?? null;
       lockQuestion(null);
-      showRevealFromSnapshot(cur);
+      showRevealFromSnapshot(cur, m.you || {});
       return;
     }
     const wasPending = S.pending !== null;
@@ -563,15 +563,16 @@ function showReveal(m) {
     S.q.index + 1 >= S.q.count ? 'That was the last question…' : 'The leaderboard is next…';
 }
 
-function showRevealFromSnapshot(cur) {
+// A reload or reconnect during a reveal: the welcome's `you` says what this answer earned.
+function showRevealFromSnapshot(cur, you) {
   const choice = S.answered;
   fillReveal({
-    correct: choice !== null && choice === cur.correct,
+    correct: you.correct ?? (choice !== null && choice === cur.correct),
     choice,
-    points: null,
+    points: you.points ?? null,
     score: S.score,
-    rank: S.rank,
-    responseMs: null,
+    rank: you.rank ?? S.rank,
+    responseMs: you.response_ms ?? null,
     correctText: cur.correct !== undefined && cur.correct !== null ? `The answer was: ${cur.choices[cur.correct]}` : '',
   });
   $('#rv-next').textContent = 'Waiting for the next question…';

@@ -329,11 +329,22 @@ impl Room {
         let Some(p) = self.game.player(player) else {
             return;
         };
-        let answered_choice = self
+        let answer = self
             .game
             .round()
-            .and_then(|r| self.game.answer_of(player, r.index))
-            .map(|a| a.choice);
+            .and_then(|r| self.game.answer_of(player, r.index));
+        let answered_choice = answer.map(|a| a.choice);
+        let rank = match self.game.started_at {
+            Some(_) => self
+                .game
+                .leaderboard()
+                .into_iter()
+                .find(|r| r.player_id == player)
+                .map(|r| r.rank),
+            None => None,
+        };
+        // Only once revealed: before that, `correct` would give the answer away.
+        let revealed = self.game.phase() == Phase::Reveal;
         let welcome = PlayerWelcome {
             kind: "welcome",
             role: "player",
@@ -345,6 +356,22 @@ impl Room {
             you: PlayerYou {
                 score: p.score,
                 answered_choice,
+                rank,
+                correct: if revealed {
+                    Some(answer.is_some_and(|a| a.correct))
+                } else {
+                    None
+                },
+                points: if revealed {
+                    Some(answer.map_or(0, |a| a.points))
+                } else {
+                    None
+                },
+                response_ms: if revealed {
+                    answer.map(|a| a.response_ms)
+                } else {
+                    None
+                },
             },
         };
         let text = protocol::frame(&welcome);
@@ -370,6 +397,14 @@ impl Room {
             server_time: now,
             room: self.snapshot(now),
             players,
+            settings: {
+                let s = self.game.quiz.settings;
+                protocol::SettingsView {
+                    max_players: s.max_players,
+                    auto_advance_ms: s.auto_advance_ms,
+                    end_when_all_answered: s.end_when_all_answered,
+                }
+            },
         }
     }
 
