@@ -293,6 +293,20 @@ impl SessionTask {
         }
     }
 
+    /// The room took this socket as a player's; frames now come through `rx`.
+    fn attached_as_player(
+        &mut self,
+        room: Addr<Room>,
+        rx: mpsc::Receiver<Outbound>,
+        code: &str,
+        player: Uuid,
+    ) -> bool {
+        self.outbound = Some(rx);
+        self.role = Role::Player { room };
+        self.joined(code, Some(player));
+        true
+    }
+
     fn joined(&mut self, code: &str, player: Option<Uuid>) {
         let span = tracing::Span::current();
         span.record("room_code", code);
@@ -329,12 +343,7 @@ impl SessionTask {
             })
             .await
         {
-            Ok(Ok(player)) => {
-                self.outbound = Some(rx);
-                self.role = Role::Player { room };
-                self.joined(code, Some(player));
-                true
-            }
+            Ok(Ok(player)) => self.attached_as_player(room, rx, code, player),
             Ok(Err(e)) => {
                 let code = match e {
                     JoinFailure::Rule(JoinError::GameFinished) => "game_finished",
@@ -365,12 +374,7 @@ impl SessionTask {
             })
             .await
         {
-            Ok(Ok(player)) => {
-                self.outbound = Some(rx);
-                self.role = Role::Player { room };
-                self.joined(code, Some(player));
-                true
-            }
+            Ok(Ok(player)) => self.attached_as_player(room, rx, code, player),
             Ok(Err(e)) => {
                 let code = match e {
                     ResumeFailure::GameFinished => "game_finished",
