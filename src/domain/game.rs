@@ -341,6 +341,17 @@ impl Game {
         )
     }
 
+    /// A player's rank among the players still in the room: 1 + the number with a strictly
+    /// higher score (rule 8), without sorting the whole roster.
+    pub fn rank_of(&self, player: Uuid) -> Option<u32> {
+        let score = self
+            .players
+            .get(&player)
+            .filter(|p| p.status == PlayerStatus::Active)?
+            .score;
+        Some(1 + self.active_players().filter(|p| p.score > score).count() as u32)
+    }
+
     // ----- players -------------------------------------------------------------------------
 
     pub fn add_player(
@@ -624,22 +635,30 @@ impl Game {
             _ => return Err(self.refuse("reveal")),
         };
         self.phase = Phase::Reveal;
-        let spec = &self.quiz.questions[index];
-        let mut distribution = vec![0u32; spec.choices.len()];
-        let mut answered = 0;
         for a in self.answers[index].values().filter(|a| a.durable) {
-            distribution[a.choice] += 1;
-            answered += 1;
             if let Some(p) = self.players.get_mut(&a.player_id) {
                 p.score += i64::from(a.points);
             }
         }
-        Ok(RevealOutcome {
-            question: index,
+        Ok(self.outcome(index))
+    }
+
+    /// The public facts of a question: the correct choice, and the distribution and count of
+    /// its stored answers. Callers show it only once the question is revealed.
+    pub fn outcome(&self, question: usize) -> RevealOutcome {
+        let spec = &self.quiz.questions[question];
+        let mut distribution = vec![0u32; spec.choices.len()];
+        let mut answered = 0;
+        for a in self.answers_to(question).filter(|a| a.durable) {
+            distribution[a.choice] += 1;
+            answered += 1;
+        }
+        RevealOutcome {
+            question,
             correct: spec.correct,
             distribution,
             answered,
-        })
+        }
     }
 
     /// From reveal: the next question, or the end after the last one.

@@ -1907,3 +1907,29 @@ fn statuses_close_reasons_and_player_statuses_round_trip_through_their_names() {
     assert_eq!(CloseReason::parse("Deadline"), None);
     assert_eq!(PlayerStatus::parse(""), None);
 }
+
+#[test]
+fn rank_of_agrees_with_the_leaderboard_and_outcome_with_the_reveal() {
+    let mut g = started(1);
+    let amy = join(&mut g, "amy");
+    let bob = join(&mut g, "bob");
+    let cat = join(&mut g, "cat");
+    let dan = join(&mut g, "dan");
+    accept(&mut g, amy, RIGHT, T0 + 100);
+    accept(&mut g, bob, RIGHT, T0 + 100);
+    accept(&mut g, cat, 0, T0 + 200);
+    g.close(CloseReason::Locked, T0 + 300).expect("close");
+    let revealed = g.reveal(T0 + 310).expect("reveal");
+    assert_eq!(
+        revealed,
+        g.outcome(0),
+        "the snapshot's figures are the reveal's"
+    );
+    for r in g.leaderboard() {
+        assert_eq!(g.rank_of(r.player_id), Some(r.rank), "{}", r.nickname);
+    }
+    assert_eq!(g.rank_of(amy), Some(1));
+    assert_eq!(g.rank_of(dan), Some(3));
+    assert!(g.remove_player(dan, PlayerStatus::Left));
+    assert_eq!(g.rank_of(dan), None, "a player who left has no rank");
+}

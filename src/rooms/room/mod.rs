@@ -143,32 +143,39 @@ impl Room {
             return;
         };
         if let Err(e) = c.tx.try_send(out) {
-            if e == SendError::Full {
-                METRICS.slow_clients_dropped.inc();
-                tracing::info!(room_code = %self.code, conn, "dropping a socket that does not keep up");
-            }
-            self.forget_conn(conn);
+            self.dropped(conn, e);
         }
+    }
+
+    /// A socket that could not take a frame: too slow, or gone.
+    fn dropped(&mut self, conn: ConnId, e: SendError) {
+        if e == SendError::Full {
+            METRICS.slow_clients_dropped.inc();
+            tracing::info!(room_code = %self.code, conn, "dropping a socket that does not keep up");
+        }
+        self.forget_conn(conn);
     }
 
     fn send_text(&mut self, conn: ConnId, text: ByteString) {
         self.send(conn, Outbound::Text(text));
     }
 
-    /// Sends one serialized frame to every socket of an audience.
+    /// Sends one serialized frame to every socket of an audience, in one pass over the sockets
+    /// (no list of targets to build, no lookup per socket); the few that fail are dropped after.
     fn broadcast(&mut self, text: &ByteString, audience: Audience) {
-        let targets: Vec<ConnId> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| match audience {
+        let mut failed = Vec::new();
+        for (id, c) in self.conns.iter_mut() {
+            let wanted = match audience {
                 Audience::Everyone => true,
                 Audience::Players => c.player.is_some(),
                 Audience::Hosts => c.player.is_none(),
-            })
-            .map(|(id, _)| *id)
-            .collect();
-        for conn in targets {
-            self.send(conn, Outbound::Text(text.clone()));
+            };
+            if wanted && let Err(e) = c.tx.try_send(Outbound::Text(text.clone())) {
+                failed.push((*id, e));
+            }
+        }
+        for (conn, e) in failed {
+            self.dropped(conn, e);
         }
     }
 
@@ -334,15 +341,7 @@ impl Room {
             .round()
             .and_then(|r| self.game.answer_of(player, r.index));
         let answered_choice = answer.map(|a| a.choice);
-        let rank = match self.game.started_at {
-            Some(_) => self
-                .game
-                .leaderboard()
-                .into_iter()
-                .find(|r| r.player_id == player)
-                .map(|r| r.rank),
-            None => None,
-        };
+        let rank = self.game.started_at.and_then(|_| self.game.rank_of(player));
         // Only once revealed: before that, `correct` would give the answer away.
         let revealed = self.game.phase() == Phase::Reveal;
         let welcome = PlayerWelcome {

@@ -46,14 +46,8 @@ impl Room {
             }
             let revealed = self.game.phase() == Phase::Reveal;
             let (correct, distribution, answered) = if revealed {
-                let spec = &self.game.quiz.questions[round.index];
-                let mut dist = vec![0u32; spec.choices.len()];
-                let mut n = 0;
-                for a in self.game.answers_to(round.index).filter(|a| a.durable) {
-                    dist[a.choice] += 1;
-                    n += 1;
-                }
-                (Some(spec.correct), Some(dist), Some(n))
+                let o = self.game.outcome(round.index);
+                (Some(o.correct), Some(o.distribution), Some(o.answered))
             } else {
                 (None, None, None)
             };
