@@ -6,6 +6,7 @@
 //! `ws` (socket sessions), `http` (REST), `store` (all SQL), `protocol` (the wire format).
 
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod http;
 pub mod metrics;

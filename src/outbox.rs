@@ -1,10 +1,15 @@
-//! A room's handle to one socket, which never blocks the room. Text frames go straight into
-//! the socket's actix-ws queue (32 frames) without waking the session task: that hop per frame
-//! per player is most of what a broadcast costs. When that queue is full (a burst, a host
-//! screen taking a thousand joins), frames overflow into a second bounded queue
-//! (`WS_SEND_QUEUE`) that the session task drains, and until it is empty every frame takes
-//! that path, so order is kept. When both are full the client does not keep up and is dropped.
+//! The handle to one socket that the delivery task (`src/delivery.rs`) writes through; it never
+//! blocks. Text frames go straight into the socket's actix-ws queue (32 frames) without waking
+//! the session task: that hop per frame per player is most of what a broadcast costs. When that
+//! queue is full (a burst, a host screen taking a thousand joins), frames overflow into a second
+//! bounded queue (`WS_SEND_QUEUE`) that the session task drains, and until it is empty every
+//! frame takes that path, so order is kept. When both are full the client does not keep up and
+//! is dropped.
 //! Closes always go through the session task, which owns the socket's end.
+//!
+//! The overflow queue is a `futures-channel` one: it allocates per queued frame, not a block of
+//! slots up front, and almost every socket never uses it (a tokio channel cost 1.5 KiB per
+//! player, a tenth of the memory budget).
 
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
@@ -14,8 +19,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytestring::ByteString;
+use futures_channel::mpsc;
 use futures_util::Sink;
-use tokio::sync::mpsc;
 
 use crate::protocol::Outbound;
 
@@ -55,9 +60,12 @@ impl ConnTx {
     }
 
     fn enqueue(&mut self, out: Outbound) -> Result<(), SendError> {
-        self.queue.try_send(out).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SendError::Full,
-            mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+        self.queue.try_send(out).map_err(|e| {
+            if e.is_full() {
+                SendError::Full
+            } else {
+                SendError::Closed
+            }
         })
     }
 

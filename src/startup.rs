@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
+use crate::delivery::Delivery;
 use crate::http::{self, AppState};
 use crate::rooms::{self, Registry, RoomDeps};
 use crate::store::{Store, StoreError};
@@ -67,11 +68,13 @@ impl Application {
         )
         .await?;
         let settings = Arc::new(settings);
+        let rooms_thread = actix::Arbiter::new().handle();
         let deps = RoomDeps {
             store: store.clone(),
             registry: Registry::default(),
             settings: settings.clone(),
-            arbiter: actix::Arbiter::new().handle(),
+            arbiter: rooms_thread.clone(),
+            delivery: Delivery::start(&rooms_thread),
         };
         let restored = rooms::recover(&deps).await?;
         if restored > 0 {

@@ -91,6 +91,14 @@ pub struct Leave {
     pub conn: ConnId,
 }
 
+/// The delivery thread let go of a socket that could not take a frame (too slow, or gone).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SocketDropped {
+    pub conn: ConnId,
+    pub error: crate::outbox::SendError,
+}
+
 /// The socket is gone (dropped, closed, or timed out); a player stays in the room.
 #[derive(Message)]
 #[rtype(result = "()")]

@@ -17,6 +17,7 @@ pub use registry::Registry;
 pub use room::{Room, now_ms};
 
 use crate::config::Settings;
+use crate::delivery::Delivery;
 use crate::domain::{Game, Quiz};
 use crate::store::{NewRoom, Store, StoreError};
 use crate::tokens;
@@ -38,6 +39,8 @@ pub struct RoomDeps {
     /// frames), so one thread carries thousands; keeping them off the HTTP workers, which
     /// write every frame to its socket, keeps their timers on time when sockets are busy.
     pub arbiter: ArbiterHandle,
+    /// Hands the rooms' frames to their sockets, off the rooms' thread.
+    pub delivery: Delivery,
 }
 
 impl RoomDeps {
@@ -76,15 +79,7 @@ pub async fn create_room(deps: &RoomDeps, quiz: Quiz) -> Result<CreatedRoom, Sto
         }
     };
     let game = Game::new(quiz);
-    let room = Room::new(
-        room_id,
-        code.clone(),
-        host_token_hash,
-        game,
-        deps.store.clone(),
-        deps.settings.clone(),
-        deps.registry.clone(),
-    );
+    let room = Room::new(room_id, code.clone(), host_token_hash, game, deps);
     let addr = deps.start(room);
     deps.registry.insert(code.clone(), room_id, addr);
     tracing::info!(room_code = %code, %room_id, "room created");

@@ -24,15 +24,7 @@ pub async fn recover(deps: &RoomDeps) -> Result<usize, StoreError> {
         match rebuild(&stored) {
             Ok(game) => {
                 tracing::info!(room_code = %code, room_id = %id, status = game.status().as_str(), "room restored");
-                let room = Room::new(
-                    id,
-                    code.clone(),
-                    hash,
-                    game,
-                    deps.store.clone(),
-                    deps.settings.clone(),
-                    deps.registry.clone(),
-                );
+                let room = Room::new(id, code.clone(), hash, game, deps);
                 deps.registry.insert(code, id, deps.start(room));
                 restored += 1;
             }

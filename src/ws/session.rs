@@ -9,7 +9,9 @@ use actix::Addr;
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
 use bytestring::ByteString;
-use tokio::sync::{mpsc, watch};
+use futures_channel::mpsc;
+use futures_util::StreamExt;
+use tokio::sync::watch;
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -44,15 +46,14 @@ pub async fn ws_route(
         player_id = tracing::field::Empty
     );
     let state = state.into_inner();
-    actix_web::rt::spawn(
-        async move {
-            METRICS.ws_connections.add(1);
-            let mut s = SessionTask::new(conn, session, state);
-            s.run(stream).await;
-            METRICS.ws_connections.add(-1);
-        }
-        .instrument(span),
-    );
+    let fut = async move {
+        METRICS.ws_connections.add(1);
+        let mut s = SessionTask::new(conn, session, state);
+        s.run(stream).await;
+        METRICS.ws_connections.add(-1);
+    }
+    .instrument(span);
+    actix_web::rt::spawn(fut);
     Ok(response)
 }
 
@@ -113,7 +114,7 @@ impl SessionTask {
                 }
                 out = next_outbound(&mut self.outbound) => match out {
                     Some(Outbound::Text(text)) => {
-                        if !self.write(text).await {
+                        if !Box::pin(self.write(text)).await {
                             break None;
                         }
                         // Only now, with the frame in the socket's queue, may the room go
@@ -134,7 +135,9 @@ impl SessionTask {
                             tracing::debug!(error = %e, "websocket protocol error");
                             break Some((CloseCode::Protocol, "protocol error"));
                         }
-                        Some(Ok(msg)) => match self.on_frame(msg, received_at).await {
+                        // Boxed, like every await below that holds a timer: a task's future is
+                        // as large as its largest await, and this one lives as long as the socket.
+                        Some(Ok(msg)) => match Box::pin(self.on_frame(msg, received_at)).await {
                             Ok(Flow::Continue) => {}
                             Ok(Flow::Stop) => break Some((CloseCode::Normal, "closing")),
                             Err(close) => break Some(close),
@@ -147,7 +150,8 @@ impl SessionTask {
                         break Some((CloseCode::Away, "no heartbeat"));
                     }
                     let timeout = settings.ws_client_timeout;
-                    if !matches!(tokio::time::timeout(timeout, self.session.ping(b"")).await, Ok(Ok(()))) {
+                    let ping = Box::pin(tokio::time::timeout(timeout, self.session.ping(b"")));
+                    if !matches!(ping.await, Ok(Ok(()))) {
                         break None;
                     }
                 }
@@ -169,7 +173,11 @@ impl SessionTask {
                 code,
                 description: Some(reason.to_owned()),
             };
-            let _ = tokio::time::timeout(Duration::from_secs(1), session.close(Some(reason))).await;
+            let _ = Box::pin(tokio::time::timeout(
+                Duration::from_secs(1),
+                session.close(Some(reason)),
+            ))
+            .await;
         }
     }
 
@@ -260,9 +268,15 @@ impl SessionTask {
                 self.send_error("already_joined", "this socket has already joined a room")
                     .await
             }
-            ClientMessage::Join { code, nickname } => self.join(&code, &nickname).await,
-            ClientMessage::Resume { code, player_token } => self.resume(&code, player_token).await,
-            ClientMessage::Host { code, host_token } => self.host(&code, host_token).await,
+            // Joining awaits the room and maybe Postgres: large futures, needed once per socket.
+            // Boxed, they do not make every session task carry their size for its whole life.
+            ClientMessage::Join { code, nickname } => Box::pin(self.join(&code, &nickname)).await,
+            ClientMessage::Resume { code, player_token } => {
+                Box::pin(self.resume(&code, player_token)).await
+            }
+            ClientMessage::Host { code, host_token } => {
+                Box::pin(self.host(&code, host_token)).await
+            }
         };
         Ok(flow(ok))
     }
@@ -317,7 +331,9 @@ impl SessionTask {
 
     /// The room's handle to this socket, and the receiving end of its overflow queue.
     fn queue(&mut self) -> (ConnTx, mpsc::Receiver<Outbound>) {
-        let (tx, rx) = mpsc::channel(self.state.deps.settings.ws_send_queue);
+        // The channel holds `buffer` frames plus one per sender (there is one).
+        let buffer = self.state.deps.settings.ws_send_queue.saturating_sub(1);
+        let (tx, rx) = mpsc::channel(buffer);
         self.backlog = Arc::new(AtomicUsize::new(0));
         (
             ConnTx::new(self.session.clone(), tx, self.backlog.clone()),
@@ -438,7 +454,7 @@ fn flow(ok: bool) -> Flow {
 
 async fn next_outbound(rx: &mut Option<mpsc::Receiver<Outbound>>) -> Option<Outbound> {
     match rx {
-        Some(rx) => rx.recv().await,
+        Some(rx) => rx.next().await,
         None => std::future::pending().await,
     }
 }

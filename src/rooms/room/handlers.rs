@@ -87,13 +87,7 @@ impl Handler<HostJoin> for Room {
         if !tokens::token_matches(&msg.host_token, &self.host_token_hash) {
             return Err(InvalidHostToken);
         }
-        self.conns.insert(
-            msg.conn,
-            Conn {
-                tx: msg.tx,
-                player: None,
-            },
-        );
+        self.add_conn(msg.conn, msg.tx, None);
         let text = protocol::frame(&self.host_welcome(now_ms()));
         self.send_text(msg.conn, text);
         Ok(())
@@ -147,7 +141,7 @@ impl Handler<Leave> for Room {
             Some(player) => self.remove_player(player, PlayerStatus::Left, ctx),
             None => {
                 self.send(msg.conn, Outbound::Close(1000, "left"));
-                self.conns.remove(&msg.conn);
+                self.remove_conn(msg.conn);
             }
         }
     }
@@ -206,5 +200,13 @@ impl Handler<Settled> for Room {
 
     fn handle(&mut self, msg: Settled, ctx: &mut Context<Self>) {
         self.answer_settled(msg.0, ctx);
+    }
+}
+
+impl Handler<SocketDropped> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: SocketDropped, _: &mut Context<Self>) {
+        self.dropped(msg.conn, msg.error);
     }
 }

@@ -11,9 +11,11 @@ use bytestring::ByteString;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+use super::RoomDeps;
 use super::messages::*;
 use super::registry::Registry;
 use crate::config::Settings;
+use crate::delivery::{Delivery, Undeliverable};
 use crate::domain::{
     Advance, CloseReason, Game, Millis, Phase, PlayerStatus, Ranked, Rejection, Status,
 };
@@ -48,9 +50,8 @@ fn ms(d: Millis) -> Duration {
     Duration::from_millis(d.max(0) as u64)
 }
 
-/// One socket in the room.
+/// One socket in the room; its frames go through the delivery thread.
 struct Conn {
-    tx: ConnTx,
     /// The player this socket speaks for; `None` for a host screen.
     player: Option<Uuid>,
 }
@@ -76,6 +77,9 @@ pub struct Room {
     store: Store,
     settings: Arc<Settings>,
     registry: Registry,
+    delivery: Delivery,
+    /// Set once the actor runs: how the delivery thread reports a socket it let go.
+    undeliverable: Option<Undeliverable>,
     conns: HashMap<ConnId, Conn>,
     /// The socket each connected player currently uses.
     player_conn: HashMap<Uuid, ConnId>,
@@ -104,18 +108,18 @@ impl Room {
         code: String,
         host_token_hash: String,
         game: Game,
-        store: Store,
-        settings: Arc<Settings>,
-        registry: Registry,
+        deps: &RoomDeps,
     ) -> Room {
         Room {
             id,
             code,
             host_token_hash,
             game,
-            store,
-            settings,
-            registry,
+            store: deps.store.clone(),
+            settings: deps.settings.clone(),
+            registry: deps.registry.clone(),
+            delivery: deps.delivery.clone(),
+            undeliverable: None,
             conns: HashMap::new(),
             player_conn: HashMap::new(),
             settle: None,
@@ -136,22 +140,37 @@ impl Room {
 
     // ----- sending -------------------------------------------------------------------------
 
-    /// Queues a frame for one socket. A socket whose queue is full is too slow: it is dropped
-    /// (its player may resume) rather than let the room wait or its memory grow.
-    fn send(&mut self, conn: ConnId, out: Outbound) {
-        let Some(c) = self.conns.get_mut(&conn) else {
-            return;
-        };
-        if let Err(e) = c.tx.try_send(out) {
-            self.dropped(conn, e);
+    /// Takes a socket into the room: its frames now go to `tx`, in order.
+    fn add_conn(&mut self, conn: ConnId, tx: ConnTx, player: Option<Uuid>) {
+        if let Some(undeliverable) = &self.undeliverable {
+            self.delivery.attach(conn, tx, undeliverable.clone());
+        }
+        self.conns.insert(conn, Conn { player });
+    }
+
+    /// Lets go of a socket once the frames queued for it so far are handed over.
+    fn remove_conn(&mut self, conn: ConnId) {
+        if self.conns.remove(&conn).is_some() {
+            self.delivery.detach(conn);
         }
     }
 
-    /// A socket that could not take a frame: too slow, or gone.
+    /// Queues a frame for one socket. A socket that cannot take it (too slow, or gone) is let
+    /// go by the delivery thread, which tells the room (`SocketDropped`).
+    fn send(&mut self, conn: ConnId, out: Outbound) {
+        if self.conns.contains_key(&conn) {
+            self.delivery.send(conn, out);
+        }
+    }
+
+    /// The delivery thread let go of a socket that could not take a frame.
     fn dropped(&mut self, conn: ConnId, e: SendError) {
+        if !self.conns.contains_key(&conn) {
+            return;
+        }
         if e == SendError::Full {
             METRICS.slow_clients_dropped.inc();
-            tracing::info!(room_code = %self.code, conn, "dropping a socket that does not keep up");
+            tracing::info!(room_code = %self.code, conn, "dropped a socket that does not keep up");
         }
         self.forget_conn(conn);
     }
@@ -160,23 +179,19 @@ impl Room {
         self.send(conn, Outbound::Text(text));
     }
 
-    /// Sends one serialized frame to every socket of an audience, in one pass over the sockets
-    /// (no list of targets to build, no lookup per socket); the few that fail are dropped after.
+    /// Sends one serialized frame to every socket of an audience.
     fn broadcast(&mut self, text: &ByteString, audience: Audience) {
-        let mut failed = Vec::new();
-        for (id, c) in self.conns.iter_mut() {
-            let wanted = match audience {
+        let conns = self
+            .conns
+            .iter()
+            .filter(|(_, c)| match audience {
                 Audience::Everyone => true,
                 Audience::Players => c.player.is_some(),
                 Audience::Hosts => c.player.is_none(),
-            };
-            if wanted && let Err(e) = c.tx.try_send(Outbound::Text(text.clone())) {
-                failed.push((*id, e));
-            }
-        }
-        for (conn, e) in failed {
-            self.dropped(conn, e);
-        }
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        self.delivery.send_same(conns, text.clone());
     }
 
     /// Sends a message serialized once, with a personal `you` for each player socket; host
@@ -186,20 +201,24 @@ impl Room {
         shared: &ByteString,
         you: impl Fn(&Self, Uuid) -> Y,
     ) {
-        let targets: Vec<(ConnId, Option<Uuid>)> =
-            self.conns.iter().map(|(id, c)| (*id, c.player)).collect();
-        for (conn, player) in targets {
-            let text = match player {
-                Some(p) => protocol::with_you(shared, &you(self, p)),
-                None => shared.clone(),
-            };
-            self.send(conn, Outbound::Text(text));
-        }
+        let frames = self
+            .conns
+            .iter()
+            .map(|(id, c)| {
+                let text = match c.player {
+                    Some(p) => protocol::with_you(shared, &you(self, p)),
+                    None => shared.clone(),
+                };
+                (*id, text)
+            })
+            .collect();
+        self.delivery.send_each(frames);
     }
 
     /// Removes a socket from the room; its player becomes disconnected.
     fn forget_conn(&mut self, conn: ConnId) -> Option<Uuid> {
         let c = self.conns.remove(&conn)?;
+        self.delivery.detach(conn);
         let player = c.player?;
         if self.player_conn.get(&player) == Some(&conn) {
             self.player_conn.remove(&player);
@@ -322,15 +341,9 @@ impl Room {
         {
             // Rule 11: a resume on a new socket closes the old one.
             self.send(old, Outbound::Close(4000, "resumed on another connection"));
-            self.conns.remove(&old);
+            self.remove_conn(old);
         }
-        self.conns.insert(
-            conn,
-            Conn {
-                tx,
-                player: Some(player),
-            },
-        );
+        self.add_conn(conn, tx, Some(player));
         self.game.set_connected(player, true);
         let now = now_ms();
         let Some(p) = self.game.player(player) else {
@@ -440,7 +453,7 @@ impl Room {
                     },
                 ),
             );
-            self.conns.remove(&conn);
+            self.remove_conn(conn);
         }
         let text = protocol::frame(&Event::PlayerLeft {
             player_id: player,
@@ -848,6 +861,10 @@ impl Actor for Room {
     fn started(&mut self, ctx: &mut Context<Self>) {
         let addr = ctx.address();
         self.settle = Some(Arc::new(move |outcomes| addr.do_send(Settled(outcomes))));
+        let addr = ctx.address();
+        self.undeliverable = Some(Arc::new(move |conn, error| {
+            addr.do_send(SocketDropped { conn, error })
+        }));
         self.track_status();
         self.resume_timers(ctx);
         let every = (self.settings.room_idle_timeout / 10)
@@ -861,9 +878,10 @@ impl Actor for Room {
         for (_, reply) in self.deferred.drain(..) {
             let _ = reply.send(Err(ControlError::Gone));
         }
-        for (_, c) in self.conns.drain() {
-            let mut tx = c.tx;
-            let _ = tx.try_send(Outbound::Close(1000, "the room has closed"));
+        for (conn, _) in self.conns.drain() {
+            self.delivery
+                .send(conn, Outbound::Close(1000, "the room has closed"));
+            self.delivery.detach(conn);
         }
     }
 }
