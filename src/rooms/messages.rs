@@ -91,7 +91,7 @@ pub struct Leave {
     pub conn: ConnId,
 }
 
-/// The delivery thread let go of a socket that could not take a frame (too slow, or gone).
+/// The delivery task let go of a socket that could not take a frame (too slow, or gone).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct SocketDropped {

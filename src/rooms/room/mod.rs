@@ -50,7 +50,7 @@ fn ms(d: Millis) -> Duration {
     Duration::from_millis(d.max(0) as u64)
 }
 
-/// One socket in the room; its frames go through the delivery thread.
+/// One socket in the room; its frames go through the delivery task.
 struct Conn {
     /// The player this socket speaks for; `None` for a host screen.
     player: Option<Uuid>,
@@ -78,7 +78,7 @@ pub struct Room {
     settings: Arc<Settings>,
     registry: Registry,
     delivery: Delivery,
-    /// Set once the actor runs: how the delivery thread reports a socket it let go.
+    /// Set once the actor runs: how the delivery task reports a socket it let go.
     undeliverable: Option<Undeliverable>,
     conns: HashMap<ConnId, Conn>,
     /// The socket each connected player currently uses.
@@ -156,14 +156,14 @@ impl Room {
     }
 
     /// Queues a frame for one socket. A socket that cannot take it (too slow, or gone) is let
-    /// go by the delivery thread, which tells the room (`SocketDropped`).
+    /// go by the delivery task, which tells the room (`SocketDropped`).
     fn send(&mut self, conn: ConnId, out: Outbound) {
         if self.conns.contains_key(&conn) {
             self.delivery.send(conn, out);
         }
     }
 
-    /// The delivery thread let go of a socket that could not take a frame.
+    /// The delivery task let go of a socket that could not take a frame.
     fn dropped(&mut self, conn: ConnId, e: SendError) {
         if !self.conns.contains_key(&conn) {
             return;
