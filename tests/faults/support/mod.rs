@@ -1,4 +1,4 @@
-//! Helpers for the process-level fault tests (`tests/faults.rs`): the real `quizroom` binary as a
+//! Helpers for the process-level fault tests (`tests/faults/`): the real `quizroom` binary as a
 //! child process that can be killed, terminated and restarted on the same port and database
 //! ([`server`]), a fresh database per test ([`db`]), a TCP proxy in front of Postgres that can
 //! refuse, stall or lose replies ([`proxy`]), a WebSocket client with a selective mailbox
