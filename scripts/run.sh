@@ -42,9 +42,10 @@ fi
 
 # The build never needs a database: sqlx's checked queries come from .sqlx/.
 export SQLX_OFFLINE=${SQLX_OFFLINE:-true}
-cargo build --release --bin quizroom
 # glibc tunable: allocations of 8 KiB and more get pages of their own, so the part of each
 # connection's 8 KiB HTTP buffers that is never written is never resident (docs/benchmarks.md:
-# 15.8 instead of 16.4 KiB per connected player). Set for the server only, not for the build.
-export MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-8192}
-exec "${CARGO_TARGET_DIR:-target}/release/quizroom" "$@"
+# 15.8 instead of 16.4 KiB per connected player). For the server only: the compiler, which
+# makes many large allocations, builds without it (even when .env sets it).
+mmap_threshold=${MALLOC_MMAP_THRESHOLD_:-8192}
+env -u MALLOC_MMAP_THRESHOLD_ cargo build --release --bin quizroom
+MALLOC_MMAP_THRESHOLD_=$mmap_threshold exec "${CARGO_TARGET_DIR:-target}/release/quizroom" "$@"

@@ -102,10 +102,12 @@ accept_db=quizroom_accept_$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
 accept_db_url=$(with_db "$DATABASE_URL" "$accept_db")
 server_log=${CARGO_TARGET_DIR:-$root/target}/acceptance-server.log
 # Only the settings the suite expects: everything else at its default (rule: the
-# acceptance suite needs the default tick, frame limit, rate limit and throttle).
+# acceptance suite needs the default tick, frame limit, rate limit and throttle), plus the
+# allocator setting scripts/run.sh gives the server.
 env -i PATH="$PATH" HOME="${HOME:-/root}" \
   RUST_LOG="${RUST_LOG:-info}" RUST_BACKTRACE="${RUST_BACKTRACE:-1}" \
   DATABASE_URL="$accept_db_url" QUIZROOM_ADDR="127.0.0.1:$port" ADMIN_TOKEN="$admin_token" \
+  MALLOC_MMAP_THRESHOLD_=8192 \
   "$bin" >"$server_log" 2>&1 &
 server_pid=$!
 echo "server pid $server_pid on $base_url, database $accept_db, log $server_log"
