@@ -269,17 +269,7 @@ async fn write_timeout_is_kept(name: &str, fail: impl Fn(&PgProxy)) {
     )
     .await;
     let api = srv.api();
-    let room = api
-        .create_room(&quiz(
-            &[(1, 30_000)],
-            json!({"end_when_all_answered": false}),
-        ))
-        .await;
-    let mut players = join_players(&srv, &room.code, "p", 3).await;
-    api.control(&room, "start").await;
-    for p in &mut players {
-        p.wait_for_q("question", 0, SOON).await;
-    }
+    let (_, mut players) = started_room(&srv, &[(1, 30_000)], 3).await;
     fail(&proxy);
     tokio::time::sleep(Duration::from_millis(100)).await;
     let mut settled = Vec::new();
@@ -334,18 +324,7 @@ async fn answers_are_settled_within_the_write_timeout_while_a_write_blocks() {
         &[("ANSWER_WRITE_TIMEOUT_MS", &TIMEOUT_MS.to_string())],
     )
     .await;
-    let api = srv.api();
-    let room = api
-        .create_room(&quiz(
-            &[(1, 30_000)],
-            json!({"end_when_all_answered": false}),
-        ))
-        .await;
-    let mut players = join_players(&srv, &room.code, "p", 2).await;
-    api.control(&room, "start").await;
-    for p in &mut players {
-        p.wait_for_q("question", 0, SOON).await;
-    }
+    let (_, mut players) = started_room(&srv, &[(1, 30_000)], 2).await;
     let pool = db.pool().await;
     let mut locker = pool.begin().await.expect("begin");
     sqlx::query("LOCK TABLE answers IN ACCESS EXCLUSIVE MODE")
@@ -387,18 +366,8 @@ async fn an_answer_whose_commit_reply_was_lost_is_not_rejected() {
     let proxy = PgProxy::start(&db.upstream).await;
     let srv = Server::start("lost_commit_reply", &db.url_via(proxy.port), &[]).await;
     let api = srv.api();
-    let room = api
-        .create_room(&quiz(
-            &[(1, 30_000)],
-            json!({"end_when_all_answered": false}),
-        ))
-        .await;
-    let mut players = join_players(&srv, &room.code, "p", 2).await;
+    let (room, mut players) = started_room(&srv, &[(1, 30_000)], 2).await;
     let ids = ids(&players);
-    api.control(&room, "start").await;
-    for p in &mut players {
-        p.wait_for_q("question", 0, SOON).await;
-    }
     // The results route flushes the writer: the question's opening is committed, so the next
     // COMMIT is the answer's.
     api.results(&room).await;
@@ -463,18 +432,8 @@ async fn a_reveal_waits_until_the_close_is_stored_so_a_crash_cannot_leak_the_ans
     let proxy = PgProxy::start(&db.upstream).await;
     let mut srv = Server::start("reveal_after_stored_close", &db.url_via(proxy.port), &[]).await;
     let api = srv.api();
-    let room = api
-        .create_room(&quiz(
-            &[(1, 30_000), (2, 30_000)],
-            json!({"end_when_all_answered": false}),
-        ))
-        .await;
-    let mut players = join_players(&srv, &room.code, "p", 2).await;
+    let (room, mut players) = started_room(&srv, &[(1, 30_000), (2, 30_000)], 2).await;
     let tokens = tokens(&players);
-    api.control(&room, "start").await;
-    for p in &mut players {
-        p.wait_for_q("question", 0, SOON).await;
-    }
     ack(&mut players[0], 0, 0).await;
 
     // While the close cannot be stored, time is up but the answer stays secret.
@@ -523,17 +482,7 @@ async fn a_stalled_database_delays_the_reveal_until_the_close_is_stored() {
     let proxy = PgProxy::start(&db.upstream).await;
     let srv = Server::start("reveal_waits_for_db", &db.url_via(proxy.port), &[]).await;
     let api = srv.api();
-    let room = api
-        .create_room(&quiz(
-            &[(1, 30_000)],
-            json!({"end_when_all_answered": false}),
-        ))
-        .await;
-    let mut players = join_players(&srv, &room.code, "p", 2).await;
-    api.control(&room, "start").await;
-    for p in &mut players {
-        p.wait_for_q("question", 0, SOON).await;
-    }
+    let (room, mut players) = started_room(&srv, &[(1, 30_000)], 2).await;
     ack(&mut players[0], 0, 1).await;
     proxy.stall();
     api.control(&room, "lock").await;
@@ -568,17 +517,7 @@ async fn sigterm_while_postgres_is_down_still_exits_within_the_shutdown_timeout(
     )
     .await;
     let api = srv.api();
-    let room = api
-        .create_room(&quiz(
-            &[(1, 30_000)],
-            json!({"end_when_all_answered": false}),
-        ))
-        .await;
-    let mut players = join_players(&srv, &room.code, "p", 2).await;
-    api.control(&room, "start").await;
-    for p in &mut players {
-        p.wait_for_q("question", 0, SOON).await;
-    }
+    let (room, mut players) = started_room(&srv, &[(1, 30_000)], 2).await;
     api.results(&room).await;
     proxy.down();
     players[0]

@@ -29,6 +29,25 @@ use serde_json::{Value, json};
 use sqlx::Row;
 use support::*;
 
+/// A room whose questions all run to their deadline, with `n` players (`p0`, `p1`, ...)
+/// joined, started, and every player shown the first question.
+async fn started_room(
+    srv: &Server,
+    questions: &[(usize, u32)],
+    n: usize,
+) -> (CreatedRoom, Vec<Client>) {
+    let api = srv.api();
+    let room = api
+        .create_room(&quiz(questions, json!({"end_when_all_answered": false})))
+        .await;
+    let mut players = join_players(srv, &room.code, "p", n).await;
+    api.control(&room, "start").await;
+    for p in &mut players {
+        p.wait_for_q("question", 0, SOON).await;
+    }
+    (room, players)
+}
+
 /// Joins `n` players named `{prefix}{i}`.
 async fn join_players(srv: &Server, code: &str, prefix: &str, n: usize) -> Vec<Client> {
     let mut players = Vec::with_capacity(n);
