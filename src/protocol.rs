@@ -255,14 +255,6 @@ pub struct PlayerYou {
     pub response_ms: Option<Millis>,
 }
 
-/// The room's settings, for host screens (additive): e.g. to count down to an auto-advance.
-#[derive(Debug, Clone, Serialize)]
-pub struct SettingsView {
-    pub max_players: u32,
-    pub auto_advance_ms: Option<u32>,
-    pub end_when_all_answered: bool,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct PlayerWelcome<'a> {
     #[serde(rename = "type")]
@@ -292,7 +284,8 @@ pub struct HostWelcome {
     pub server_time: Millis,
     pub room: RoomSnapshot,
     pub players: Vec<RosterEntry>,
-    pub settings: SettingsView,
+    /// The room's settings, for host screens (additive): e.g. to count down to an auto-advance.
+    pub settings: crate::domain::RoomSettings,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -38,7 +38,8 @@ pub struct Question {
     pub points: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Also what a host's `welcome` shows as `settings` (the same three fields).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct RoomSettings {
     pub max_players: u32,
     pub auto_advance_ms: Option<u32>,

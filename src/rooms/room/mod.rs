@@ -149,10 +149,10 @@ impl Room {
     }
 
     /// Lets go of a socket once the frames queued for it so far are handed over.
-    fn remove_conn(&mut self, conn: ConnId) {
-        if self.conns.remove(&conn).is_some() {
-            self.delivery.detach(conn);
-        }
+    fn remove_conn(&mut self, conn: ConnId) -> Option<Conn> {
+        let c = self.conns.remove(&conn)?;
+        self.delivery.detach(conn);
+        Some(c)
     }
 
     /// Queues a frame for one socket. A socket that cannot take it (too slow, or gone) is let
@@ -217,8 +217,7 @@ impl Room {
 
     /// Removes a socket from the room; its player becomes disconnected.
     fn forget_conn(&mut self, conn: ConnId) -> Option<Uuid> {
-        let c = self.conns.remove(&conn)?;
-        self.delivery.detach(conn);
+        let c = self.remove_conn(conn)?;
         let player = c.player?;
         if self.player_conn.get(&player) == Some(&conn) {
             self.player_conn.remove(&player);
@@ -369,21 +368,9 @@ impl Room {
                 score: p.score,
                 answered_choice,
                 rank,
-                correct: if revealed {
-                    Some(answer.is_some_and(|a| a.correct))
-                } else {
-                    None
-                },
-                points: if revealed {
-                    Some(answer.map_or(0, |a| a.points))
-                } else {
-                    None
-                },
-                response_ms: if revealed {
-                    answer.map(|a| a.response_ms)
-                } else {
-                    None
-                },
+                correct: revealed.then(|| answer.is_some_and(|a| a.correct)),
+                points: revealed.then(|| answer.map_or(0, |a| a.points)),
+                response_ms: answer.filter(|_| revealed).map(|a| a.response_ms),
             },
         };
         let text = protocol::frame(&welcome);
@@ -409,14 +396,7 @@ impl Room {
             server_time: now,
             room: self.snapshot(now),
             players,
-            settings: {
-                let s = self.game.quiz.settings;
-                protocol::SettingsView {
-                    max_players: s.max_players,
-                    auto_advance_ms: s.auto_advance_ms,
-                    end_when_all_answered: s.end_when_all_answered,
-                }
-            },
+            settings: self.game.quiz.settings,
         }
     }
 
