@@ -46,14 +46,15 @@ pub async fn ws_route(
         player_id = tracing::field::Empty
     );
     let state = state.into_inner();
-    let fut = async move {
-        METRICS.ws_connections.add(1);
-        let mut s = SessionTask::new(conn, session, state);
-        s.run(stream).await;
-        METRICS.ws_connections.add(-1);
-    }
-    .instrument(span);
-    actix_web::rt::spawn(fut);
+    actix_web::rt::spawn(
+        async move {
+            METRICS.ws_connections.add(1);
+            let mut s = SessionTask::new(conn, session, state);
+            s.run(stream).await;
+            METRICS.ws_connections.add(-1);
+        }
+        .instrument(span),
+    );
     Ok(response)
 }
 
@@ -62,6 +63,13 @@ enum Role {
     None,
     Player { room: Addr<Room> },
     Host { room: Addr<Room> },
+}
+
+/// The session's end of a joined socket's overflow queue (see `outbox`).
+struct Overflow {
+    rx: mpsc::Receiver<Outbound>,
+    /// Frames in `rx` not yet handed to the socket, shared with the room's `ConnTx`.
+    backlog: Arc<AtomicUsize>,
 }
 
 enum Flow {
@@ -75,11 +83,9 @@ struct SessionTask {
     state: std::sync::Arc<AppState>,
     role: Role,
     /// Frames from the room; present once joined.
-    outbound: Option<mpsc::Receiver<Outbound>>,
+    outbound: Option<Overflow>,
     bucket: TokenBucket,
     last_heard: Instant,
-    /// Frames waiting in `outbound` (shared with the room's `ConnTx`).
-    backlog: Arc<AtomicUsize>,
 }
 
 impl SessionTask {
@@ -94,7 +100,6 @@ impl SessionTask {
             outbound: None,
             bucket,
             last_heard: Instant::now(),
-            backlog: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -119,7 +124,9 @@ impl SessionTask {
                         }
                         // Only now, with the frame in the socket's queue, may the room go
                         // back to writing there directly.
-                        self.backlog.fetch_sub(1, Ordering::AcqRel);
+                        if let Some(o) = &self.outbound {
+                            o.backlog.fetch_sub(1, Ordering::AcqRel);
+                        }
                     }
                     Some(Outbound::Close(code, reason)) => break Some((CloseCode::from(code), reason)),
                     // The room let go of this socket: it did not keep up, or the room closed.
@@ -311,7 +318,7 @@ impl SessionTask {
     fn attached_as_player(
         &mut self,
         room: Addr<Room>,
-        rx: mpsc::Receiver<Outbound>,
+        rx: Overflow,
         code: &str,
         player: Uuid,
     ) -> bool {
@@ -330,14 +337,14 @@ impl SessionTask {
     }
 
     /// The room's handle to this socket, and the receiving end of its overflow queue.
-    fn queue(&mut self) -> (ConnTx, mpsc::Receiver<Outbound>) {
+    fn queue(&self) -> (ConnTx, Overflow) {
         // The channel holds `buffer` frames plus one per sender (there is one).
         let buffer = self.state.deps.settings.ws_send_queue.saturating_sub(1);
         let (tx, rx) = mpsc::channel(buffer);
-        self.backlog = Arc::new(AtomicUsize::new(0));
+        let backlog = Arc::new(AtomicUsize::new(0));
         (
-            ConnTx::new(self.session.clone(), tx, self.backlog.clone()),
-            rx,
+            ConnTx::new(self.session.clone(), tx, backlog.clone()),
+            Overflow { rx, backlog },
         )
     }
 
@@ -452,9 +459,9 @@ fn flow(ok: bool) -> Flow {
     if ok { Flow::Continue } else { Flow::Stop }
 }
 
-async fn next_outbound(rx: &mut Option<mpsc::Receiver<Outbound>>) -> Option<Outbound> {
-    match rx {
-        Some(rx) => rx.next().await,
+async fn next_outbound(overflow: &mut Option<Overflow>) -> Option<Outbound> {
+    match overflow {
+        Some(o) => o.rx.next().await,
         None => std::future::pending().await,
     }
 }
