@@ -194,15 +194,14 @@ impl Room {
         self.delivery.send_same(conns, text.clone());
     }
 
-    /// Sends a message serialized once, with a personal `you` for each player socket; host
-    /// screens get the shared part.
-    fn broadcast_personal<Y: serde::Serialize>(
-        &mut self,
+    /// One frame per socket of the room, in `conns` order: the shared part with the player's
+    /// own `you`, or the shared part alone for a host screen.
+    fn personal_frames<Y: serde::Serialize>(
+        &self,
         shared: &ByteString,
         you: impl Fn(&Self, Uuid) -> Y,
-    ) {
-        let frames = self
-            .conns
+    ) -> Vec<(ConnId, ByteString)> {
+        self.conns
             .iter()
             .map(|(id, c)| {
                 let text = match c.player {
@@ -211,6 +210,22 @@ impl Room {
                 };
                 (*id, text)
             })
+            .collect()
+    }
+
+    /// Sends two personal messages with each socket's pair back to back, so that its HTTP
+    /// worker usually finds both queued and writes them with one syscall instead of two.
+    fn broadcast_pairs(
+        &mut self,
+        first: Vec<(ConnId, ByteString)>,
+        second: Vec<(ConnId, ByteString)>,
+    ) {
+        // Both lists were built from `conns` with nothing changed in between.
+        debug_assert!(first.iter().map(|f| f.0).eq(second.iter().map(|f| f.0)));
+        let frames = first
+            .into_iter()
+            .zip(second)
+            .flat_map(|(a, b)| [a, b])
             .collect();
         self.delivery.send_each(frames);
     }
@@ -555,7 +570,7 @@ impl Room {
             distribution: &outcome.distribution,
             answered: outcome.answered,
         });
-        self.broadcast_personal(&shared, |room, player| {
+        let reveals = self.personal_frames(&shared, |room, player| {
             let answer = room.game.answer_of(player, question).filter(|a| a.durable);
             RevealYou {
                 choice: answer.map(|a| a.choice),
@@ -568,7 +583,8 @@ impl Room {
         });
         let entries = Self::entries(&ranked, LEADERBOARD_TOP);
         let shared = protocol::frame(&Event::Leaderboard { entries: &entries });
-        self.send_rank_personal(&shared, &ranked);
+        let boards = self.rank_frames(&shared, &ranked);
+        self.broadcast_pairs(reveals, boards);
         self.track_status();
 
         for (action, reply) in std::mem::take(&mut self.deferred) {
@@ -582,7 +598,8 @@ impl Room {
         }
     }
 
-    fn send_rank_personal(&mut self, shared: &ByteString, ranked: &[Ranked]) {
+    /// A leaderboard-shaped message for every socket, with each player's own rank and score.
+    fn rank_frames(&self, shared: &ByteString, ranked: &[Ranked]) -> Vec<(ConnId, ByteString)> {
         let by_player: HashMap<Uuid, RankYou> = ranked
             .iter()
             .map(|r| {
@@ -599,12 +616,12 @@ impl Room {
             rank: ranked.len() as u32 + 1,
             score: 0,
         };
-        self.broadcast_personal(shared, |_, player| {
+        self.personal_frames(shared, |_, player| {
             by_player
                 .get(&player)
                 .cloned()
                 .unwrap_or_else(|| last.clone())
-        });
+        })
     }
 
     fn arm_auto_advance(&mut self, delay: Millis, ctx: &mut Context<Self>) {
@@ -635,7 +652,8 @@ impl Room {
         let entries = Self::entries(&ranked, LEADERBOARD_TOP);
         let shared = protocol::frame(&Event::GameOver { entries: &entries });
         if self.game.started_at.is_some() {
-            self.send_rank_personal(&shared, &ranked);
+            let frames = self.rank_frames(&shared, &ranked);
+            self.delivery.send_each(frames);
         } else {
             self.broadcast(&shared, Audience::Everyone);
         }
