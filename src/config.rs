@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::priority::Wanted;
+
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{name}: {problem}")]
 pub struct ConfigError {
@@ -44,6 +46,8 @@ pub struct Settings {
     pub db_pool_size: u32,
     /// A room nobody has used for this long is ended.
     pub room_idle_timeout: Duration,
+    /// Whether the rooms' thread asks for real-time scheduling (see `priority`).
+    pub rooms_thread_priority: Wanted,
 }
 
 impl Settings {
@@ -66,6 +70,16 @@ impl Settings {
                 return Err(ConfigError {
                     name: "LOG_FORMAT",
                     problem: format!("must be text or json, not {other:?}"),
+                });
+            }
+        };
+        let rooms_thread_priority = match get("ROOMS_THREAD_PRIORITY").as_deref() {
+            None | Some("") | Some("realtime") => Wanted::Realtime,
+            Some("normal") => Wanted::Normal,
+            Some(other) => {
+                return Err(ConfigError {
+                    name: "ROOMS_THREAD_PRIORITY",
+                    problem: format!("must be realtime or normal, not {other:?}"),
                 });
             }
         };
@@ -135,6 +149,7 @@ impl Settings {
                 1000,
                 30 * 86_400_000,
             )?),
+            rooms_thread_priority,
         })
     }
 }
@@ -194,6 +209,7 @@ mod tests {
         assert_eq!((s.ws_rate_per_s, s.ws_rate_burst), (20.0, 40.0));
         assert_eq!(s.admin_token, None);
         assert_eq!(s.log_format, LogFormat::Text);
+        assert_eq!(s.rooms_thread_priority, Wanted::Realtime);
     }
 
     #[test]
@@ -208,5 +224,12 @@ mod tests {
         assert_eq!(e.map(|e| e.name), Some("LOG_FORMAT"));
         let e = settings(&[("DATABASE_URL", "x"), ("MAX_PLAYERS_CAP", "0")]).err();
         assert_eq!(e.map(|e| e.name), Some("MAX_PLAYERS_CAP"));
+        let e = settings(&[("DATABASE_URL", "x"), ("ROOMS_THREAD_PRIORITY", "high")]).err();
+        assert_eq!(e.map(|e| e.name), Some("ROOMS_THREAD_PRIORITY"));
+        let s = settings(&[("DATABASE_URL", "x"), ("ROOMS_THREAD_PRIORITY", "normal")]);
+        assert_eq!(
+            s.map(|s| s.rooms_thread_priority).ok(),
+            Some(Wanted::Normal)
+        );
     }
 }

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod http;
 pub mod metrics;
 pub mod outbox;
+pub mod priority;
 pub mod protocol;
 pub mod results;
 pub mod rooms;

@@ -12,6 +12,7 @@ use tracing_actix_web::TracingLogger;
 use crate::config::Settings;
 use crate::delivery::Delivery;
 use crate::http::{self, AppState};
+use crate::priority::{self, Outcome, Wanted};
 use crate::rooms::{self, Registry, RoomDeps};
 use crate::store::{Store, StoreError};
 
@@ -30,6 +31,7 @@ pub struct Application {
     server: Server,
     port: u16,
     stopper: Stopper,
+    rooms_thread: Outcome,
 }
 
 /// Stops the application gracefully: no new connections, sockets closed with 1012, the answer
@@ -69,6 +71,8 @@ impl Application {
         .await?;
         let settings = Arc::new(settings);
         let rooms_thread = actix::Arbiter::new().handle();
+        let rooms_thread_scheduling =
+            schedule_rooms_thread(&rooms_thread, settings.rooms_thread_priority).await;
         let deps = RoomDeps {
             store: store.clone(),
             registry: Registry::default(),
@@ -111,11 +115,17 @@ impl Application {
             server,
             port,
             stopper,
+            rooms_thread: rooms_thread_scheduling,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// How the rooms' thread is scheduled (`ROOMS_THREAD_PRIORITY`).
+    pub fn rooms_thread(&self) -> &Outcome {
+        &self.rooms_thread
     }
 
     pub fn stopper(&self) -> Stopper {
@@ -158,4 +168,29 @@ async fn wait_for_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// Gives the rooms' thread the scheduling the settings ask for, and says what it got.
+async fn schedule_rooms_thread(thread: &actix::ArbiterHandle, wanted: Wanted) -> Outcome {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    thread.spawn_fn(move || {
+        let _ = tx.send(priority::apply_to_current_thread(wanted));
+    });
+    let outcome = rx.await.unwrap_or(Outcome {
+        tid: None,
+        realtime: false,
+        refused: Some("the rooms' thread did not answer".into()),
+    });
+    match &outcome.refused {
+        None if outcome.realtime => {
+            tracing::info!("the rooms' thread runs at real-time priority (SCHED_FIFO 1)");
+        }
+        None => tracing::info!("the rooms' thread runs at normal priority, as configured"),
+        Some(why) => tracing::warn!(
+            reason = %why,
+            "the rooms' thread runs at normal priority: with the CPUs saturated, time-ups may \
+             be stamped late"
+        ),
+    }
+    outcome
 }

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use common::{
     SOON, TestApp, WsClient, expected_points, find_key, int, quiz, rounded_mean, spawn_app,
+    spawn_app_with,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -811,5 +812,40 @@ async fn end_during_a_question_closes_it_first() {
     assert_eq!(results["room"]["status"], "finished");
     assert_eq!(results["questions"][0]["revealed"], true);
     assert_eq!(results["questions"][1]["revealed"], false);
+    app.teardown().await;
+}
+
+/// The rooms' thread stamps every `time_up`, so it asks for real-time scheduling; where the
+/// process may have it the kernel reports `SCHED_FIFO` for that thread, and where it may not
+/// the server keeps going on a normal thread and says why. `normal` leaves it alone.
+#[actix_web::test]
+async fn the_rooms_thread_is_real_time_where_the_process_may_be() {
+    let app = spawn_app().await;
+    let outcome = app.rooms_thread.clone();
+    let tid = outcome.tid.expect("the rooms' thread id");
+    let policy = quizroom::priority::policy_of(tid);
+    if outcome.realtime {
+        assert_eq!(policy, Some(1), "SCHED_FIFO: {outcome:?}");
+    } else {
+        assert_eq!(policy, Some(0), "SCHED_OTHER: {outcome:?}");
+        assert!(outcome.refused.is_some(), "{outcome:?}");
+    }
+    // A game runs on that thread as on any other.
+    let (code, _, token) = app.create_room(&quiz(&[(0, 500, None)], json!({}))).await;
+    let mut p = app.player(&code, "ann").await;
+    app.control(&code, &token, "start").await;
+    p.wait_for("question", SOON).await;
+    let tu = p.wait_for("time_up", SOON).await;
+    assert_eq!(tu["reason"], "deadline");
+    app.teardown().await;
+
+    let app = spawn_app_with(&[("ROOMS_THREAD_PRIORITY", "normal")]).await;
+    let outcome = app.rooms_thread.clone();
+    assert!(
+        !outcome.realtime && outcome.refused.is_none(),
+        "{outcome:?}"
+    );
+    let policy = outcome.tid.and_then(quizroom::priority::policy_of);
+    assert_eq!(policy, Some(0), "SCHED_OTHER");
     app.teardown().await;
 }

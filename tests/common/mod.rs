@@ -109,6 +109,8 @@ pub struct TestApp {
     pub db_name: String,
     pub admin_token: String,
     pub stopper: Stopper,
+    /// How the server's rooms' thread is scheduled.
+    pub rooms_thread: quizroom::priority::Outcome,
     /// The URL of the maintenance database, for dropping ours at the end.
     maintenance_url: String,
     database_url: String,
@@ -251,6 +253,7 @@ async fn start(
         .expect("the application starts");
     let port = app.port();
     let stopper = app.stopper();
+    let rooms_thread = app.rooms_thread().clone();
     actix_web::rt::spawn(app.run_until_stopped());
 
     let db = PgPoolOptions::new()
@@ -266,6 +269,7 @@ async fn start(
         db_name,
         admin_token: ADMIN_TOKEN.to_owned(),
         stopper,
+        rooms_thread,
         maintenance_url,
         database_url,
         extra,
