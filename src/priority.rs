@@ -1,28 +1,46 @@
-//! Real-time scheduling for the rooms' thread, so that its timers fire on time while the HTTP
-//! workers, Postgres and everything else on the machine keep the cores busy.
+//! Real-time scheduling for the rooms' thread around deadlines, so that its timers fire on time
+//! while the HTTP workers, Postgres and everything else on the machine keep the cores busy.
 //!
-//! The rooms' thread is idle most of the time (about a tenth of a core with 10,000 players),
-//! but when a deadline falls it must run at once: `time_up` is stamped when the room's timer
-//! callback runs, not when the timer was due. Under full load a normal thread waits its turn
-//! behind the busy workers, and with a thousand rooms the last deadline of a burst was stamped
-//! 12–21 ms late; as the lowest real-time priority (`SCHED_FIFO` 1) the same thread is run as
-//! soon as it is ready, and the timer's p99 is 3–4 ms (docs/benchmarks.md).
+//! `time_up` is stamped when the room's timer callback runs, not when the timer was due. Under
+//! full load a normal thread waits its turn behind the busy workers: with a thousand rooms
+//! whose deadlines coincide, the last of them was stamped 12–21 ms late. As a real-time thread
+//! (`SCHED_FIFO` at the lowest priority) it runs as soon as it is ready: 3–4 ms.
 //!
-//! Changing the policy needs the right to (root, `CAP_SYS_NICE`, or `RLIMIT_RTPRIO` of at
-//! least 1, e.g. systemd's `LimitRTPRIO=1`). Without it the thread keeps the normal policy and
-//! the server says so once at startup; nothing else changes. The kernel keeps 5 % of every
-//! second for normal threads (`sched_rt_runtime_us`), so a real-time thread cannot lock up
-//! the machine.
+//! But only around deadlines. A real-time thread also jumps in for every message, and in a
+//! burst of 2,000 answers that meant a context switch per answer instead of a batch per turn:
+//! the answer acks' p99 went from about 30 to about 60 ms. So the rooms register every
+//! deadline they arm, and a governor task on the rooms' thread makes the thread real-time from
+//! [`LEAD`] before the earliest one until [`TAIL`] after it, and normal in between.
+//!
+//! Being real-time needs the right to (root, `CAP_SYS_NICE`, or an `RLIMIT_RTPRIO` of at least
+//! 1, e.g. systemd's `LimitRTPRIO=1`). Without it the thread stays normal, the server says so
+//! once at startup, and nothing else changes. The kernel keeps 5 % of every second for normal
+//! threads (`sched_rt_runtime_us`), so a real-time thread cannot lock up a machine.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::Serialize;
 use thread_priority::{
-    RealtimeThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy, thread_native_id,
+    NormalThreadSchedulePolicy, RealtimeThreadSchedulePolicy, ThreadPriority, ThreadPriorityValue,
+    ThreadSchedulePolicy, thread_native_id,
 };
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// How long before a deadline the thread turns real-time. The governor itself wakes as a
+/// normal thread, so this also covers how late a loaded machine runs a normal thread.
+pub const LEAD: Duration = Duration::from_millis(100);
+/// How long after a deadline the thread stays real-time: the timer fires 1 ms past it, then
+/// every room due at that moment stamps and locks.
+pub const TAIL: Duration = Duration::from_millis(30);
 
 /// How the rooms' thread is scheduled: `ROOMS_THREAD_PRIORITY`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wanted {
-    /// `realtime` (the default): `SCHED_FIFO` at priority 1 when the process may.
+    /// `realtime` (the default): `SCHED_FIFO` at priority 1 around deadlines, when allowed.
     Realtime,
     /// `normal`: leave the thread as the OS made it.
     Normal,
@@ -33,13 +51,15 @@ pub enum Wanted {
 pub struct Outcome {
     /// The thread's id (`/proc/<pid>/task/<tid>`), when it could be read.
     pub tid: Option<u32>,
+    /// Whether the thread turns real-time around deadlines.
     pub realtime: bool,
-    /// Why the thread is not real-time although that was asked for.
+    /// Why the thread stays normal although real-time was asked for.
     pub refused: Option<String>,
 }
 
-/// Applies `wanted` to the calling thread.
-pub fn apply_to_current_thread(wanted: Wanted) -> Outcome {
+/// Finds out, on the calling thread, whether it may turn real-time: it does so once and goes
+/// back to normal at once. The governor ([`govern`]) then switches it as deadlines come.
+pub fn probe_current_thread(wanted: Wanted) -> Outcome {
     let tid = current_tid();
     if wanted == Wanted::Normal {
         return Outcome {
@@ -48,12 +68,7 @@ pub fn apply_to_current_thread(wanted: Wanted) -> Outcome {
             refused: None,
         };
     }
-    let result = thread_priority::set_thread_priority_and_policy(
-        thread_native_id(),
-        ThreadPriority::Min,
-        ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo),
-    );
-    match result {
+    match set_realtime(true).and_then(|()| set_realtime(false)) {
         Ok(()) => Outcome {
             tid,
             realtime: true,
@@ -67,6 +82,30 @@ pub fn apply_to_current_thread(wanted: Wanted) -> Outcome {
     }
 }
 
+/// Switches the calling thread to `SCHED_FIFO` 1, or back to `SCHED_OTHER` at nice 0.
+fn set_realtime(on: bool) -> Result<(), thread_priority::Error> {
+    let (priority, policy) = if on {
+        (
+            ThreadPriority::Min,
+            ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo),
+        )
+    } else {
+        let normal = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other);
+        (nice_zero(normal)?, normal)
+    };
+    thread_priority::set_thread_priority_and_policy(thread_native_id(), priority, policy)
+}
+
+/// The crate maps a 0–99 scale onto niceness for normal threads; this is the value that maps
+/// to nice 0, the default.
+fn nice_zero(normal: ThreadSchedulePolicy) -> Result<ThreadPriority, thread_priority::Error> {
+    (0..=*ThreadPriorityValue::MAX)
+        .filter_map(|v| ThreadPriorityValue::try_from(v).ok())
+        .map(ThreadPriority::Crossplatform)
+        .find(|p| p.to_posix(normal).ok() == Some(0))
+        .ok_or(thread_priority::Error::Priority("no value maps to nice 0"))
+}
+
 fn describe(e: thread_priority::Error) -> String {
     match e {
         // EPERM: the usual case for an unprivileged service.
@@ -74,6 +113,90 @@ fn describe(e: thread_priority::Error) -> String {
             "not permitted (run with CAP_SYS_NICE or an RLIMIT_RTPRIO of at least 1)".into()
         }
         other => other.to_string(),
+    }
+}
+
+/// The deadlines the rooms have armed. Cheap to clone; every clone is the same list.
+#[derive(Clone, Default)]
+pub struct Deadlines {
+    due: Arc<Mutex<BinaryHeap<Reverse<Instant>>>>,
+    changed: Arc<Notify>,
+}
+
+impl Deadlines {
+    /// A room's timer will fire at `at`. A deadline that is later cancelled (a pause, a lock)
+    /// stays listed until it passes: at worst the thread is real-time for nothing a moment.
+    pub fn expect(&self, at: Instant) {
+        if let Ok(mut due) = self.due.lock() {
+            due.push(Reverse(at));
+        }
+        self.changed.notify_one();
+    }
+
+    /// The earliest deadline still of interest at `now`; older ones are forgotten.
+    fn next(&self, now: Instant) -> Option<Instant> {
+        let mut due = self.due.lock().ok()?;
+        while let Some(Reverse(at)) = due.peek().copied() {
+            if at + TAIL > now {
+                return Some(at);
+            }
+            due.pop();
+        }
+        None
+    }
+}
+
+/// What the thread should be at `now` given the next deadline, and until when.
+#[derive(Debug, PartialEq, Eq)]
+struct Plan {
+    realtime: bool,
+    until: Option<Instant>,
+}
+
+fn plan(now: Instant, next: Option<Instant>) -> Plan {
+    match next {
+        None => Plan {
+            realtime: false,
+            until: None,
+        },
+        Some(at) if now + LEAD < at => Plan {
+            realtime: false,
+            until: Some(at - LEAD),
+        },
+        Some(at) => Plan {
+            realtime: true,
+            until: Some(at + TAIL),
+        },
+    }
+}
+
+/// Runs on the rooms' thread for as long as it lives, switching it as [`plan`] says. Only
+/// started when [`probe_current_thread`] found real-time allowed.
+pub async fn govern(deadlines: Deadlines) {
+    let mut realtime = false;
+    loop {
+        let now = Instant::now();
+        let plan = plan(now, deadlines.next(now));
+        if plan.realtime != realtime {
+            match set_realtime(plan.realtime) {
+                Ok(()) => {
+                    realtime = plan.realtime;
+                    tracing::debug!(realtime, "the rooms' thread switched");
+                }
+                Err(e) => {
+                    tracing::warn!(error = %describe(e), "the rooms' thread could not switch its priority");
+                }
+            }
+        }
+        match plan.until {
+            Some(until) => {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(until) => {}
+                    _ = deadlines.changed.notified() => {}
+                }
+            }
+            None => deadlines.changed.notified().await,
+        }
     }
 }
 
@@ -90,10 +213,20 @@ fn current_tid() -> Option<u32> {
 /// The scheduling policy the kernel reports for a thread of this process: 0 is `SCHED_OTHER`,
 /// 1 `SCHED_FIFO` (the `policy` line of `/proc/self/task/<tid>/sched`).
 pub fn policy_of(tid: u32) -> Option<u32> {
+    sched_field(tid, "policy")
+}
+
+/// The nice value the kernel reports for a thread of this process.
+pub fn nice_of(tid: u32) -> Option<i64> {
+    // `prio` is 120 + nice for a normal thread.
+    sched_field(tid, "prio").map(|p: i64| p - 120)
+}
+
+fn sched_field<T: std::str::FromStr>(tid: u32, name: &str) -> Option<T> {
     let sched = std::fs::read_to_string(format!("/proc/self/task/{tid}/sched")).ok()?;
     sched
         .lines()
-        .find(|l| l.starts_with("policy"))?
+        .find(|l| l.split(':').next().map(str::trim) == Some(name))?
         .split(':')
         .nth(1)?
         .trim()
@@ -105,15 +238,49 @@ pub fn policy_of(tid: u32) -> Option<u32> {
 mod tests {
     use super::*;
 
-    /// Applies `wanted` on a thread of its own and reads back what the kernel says of it.
-    fn on_new_thread(wanted: Wanted) -> (Outcome, Option<u32>) {
+    /// Runs `f` on a thread of its own and returns what it returns with what the kernel then
+    /// says of that thread: (policy, nice).
+    fn on_new_thread<T: Send + 'static>(
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> (T, Option<u32>, Option<i64>) {
         std::thread::spawn(move || {
-            let outcome = apply_to_current_thread(wanted);
-            let policy = outcome.tid.and_then(policy_of);
-            (outcome, policy)
+            let out = f();
+            let tid = current_tid();
+            (out, tid.and_then(policy_of), tid.and_then(nice_of))
         })
         .join()
         .expect("thread")
+    }
+
+    #[test]
+    fn normal_leaves_the_thread_alone() {
+        let (outcome, policy, nice) = on_new_thread(|| probe_current_thread(Wanted::Normal));
+        assert!(!outcome.realtime);
+        assert_eq!(outcome.refused, None);
+        assert_eq!((policy, nice), (Some(0), Some(0)), "SCHED_OTHER, nice 0");
+    }
+
+    /// The probe leaves the thread normal either way; where real-time is allowed, switching
+    /// it on gives `SCHED_FIFO` and off gives back `SCHED_OTHER` at nice 0.
+    #[test]
+    fn realtime_switches_on_and_off_where_allowed() {
+        let (outcome, policy, nice) = on_new_thread(|| probe_current_thread(Wanted::Realtime));
+        assert_eq!((policy, nice), (Some(0), Some(0)), "{outcome:?}");
+        if !outcome.realtime {
+            assert!(outcome.refused.is_some_and(|why| !why.is_empty()));
+            return;
+        }
+        assert_eq!(outcome.refused, None);
+        let (set, policy, _) = on_new_thread(|| set_realtime(true).is_ok());
+        assert!(set);
+        assert_eq!(policy, Some(1), "SCHED_FIFO");
+        let (set, policy, nice) = on_new_thread(|| {
+            set_realtime(true)
+                .and_then(|()| set_realtime(false))
+                .is_ok()
+        });
+        assert!(set);
+        assert_eq!((policy, nice), (Some(0), Some(0)));
     }
 
     /// Without `CAP_SYS_NICE` (and with the default `RLIMIT_RTPRIO` of 0) the thread stays
@@ -121,19 +288,15 @@ mod tests {
     /// so the test drops it on its own thread only.
     #[test]
     fn without_the_right_the_thread_stays_normal() {
-        let (outcome, policy) = std::thread::spawn(|| {
+        let (outcome, policy, _) = on_new_thread(|| {
             caps::drop(
                 None,
                 caps::CapSet::Effective,
                 caps::Capability::CAP_SYS_NICE,
             )
             .expect("dropping a capability is always allowed");
-            let outcome = apply_to_current_thread(Wanted::Realtime);
-            let policy = outcome.tid.and_then(policy_of);
-            (outcome, policy)
-        })
-        .join()
-        .expect("thread");
+            probe_current_thread(Wanted::Realtime)
+        });
         let rtprio_allowed = std::fs::read_to_string("/proc/self/limits")
             .expect("limits")
             .lines()
@@ -149,22 +312,46 @@ mod tests {
     }
 
     #[test]
-    fn normal_leaves_the_thread_alone() {
-        let (outcome, policy) = on_new_thread(Wanted::Normal);
-        assert!(!outcome.realtime);
-        assert_eq!(outcome.refused, None);
-        assert_eq!(policy, Some(0), "SCHED_OTHER");
+    fn the_plan_is_real_time_from_lead_before_a_deadline_to_tail_after() {
+        let now = Instant::now();
+        let ms = Duration::from_millis;
+        assert_eq!(
+            plan(now, None),
+            Plan {
+                realtime: false,
+                until: None
+            }
+        );
+        let far = now + LEAD + ms(500);
+        assert_eq!(
+            plan(now, Some(far)),
+            Plan {
+                realtime: false,
+                until: Some(far - LEAD)
+            }
+        );
+        let near = now + LEAD - ms(1);
+        assert_eq!(
+            plan(now, Some(near)),
+            Plan {
+                realtime: true,
+                until: Some(near + TAIL)
+            }
+        );
+        assert_eq!(plan(now, Some(now)).until, Some(now + TAIL));
     }
 
     #[test]
-    fn realtime_is_what_the_kernel_reports_or_a_clear_refusal() {
-        let (outcome, policy) = on_new_thread(Wanted::Realtime);
-        if outcome.realtime {
-            assert_eq!(policy, Some(1), "SCHED_FIFO");
-            assert_eq!(outcome.refused, None);
-        } else {
-            assert_eq!(policy, Some(0), "SCHED_OTHER");
-            assert!(outcome.refused.is_some_and(|why| !why.is_empty()));
-        }
+    fn passed_deadlines_are_forgotten_after_the_tail() {
+        let deadlines = Deadlines::default();
+        let now = Instant::now();
+        let ms = Duration::from_millis;
+        deadlines.expect(now + ms(300));
+        deadlines.expect(now + ms(200));
+        deadlines.expect(now);
+        assert_eq!(deadlines.next(now), Some(now), "within its tail");
+        assert_eq!(deadlines.next(now + TAIL), Some(now + ms(200)));
+        assert_eq!(deadlines.next(now + ms(250) + TAIL), Some(now + ms(300)));
+        assert_eq!(deadlines.next(now + ms(300) + TAIL), None);
     }
 }

@@ -12,7 +12,7 @@ use tracing_actix_web::TracingLogger;
 use crate::config::Settings;
 use crate::delivery::Delivery;
 use crate::http::{self, AppState};
-use crate::priority::{self, Outcome, Wanted};
+use crate::priority::{self, Deadlines, Outcome, Wanted};
 use crate::rooms::{self, Registry, RoomDeps};
 use crate::store::{Store, StoreError};
 
@@ -71,14 +71,16 @@ impl Application {
         .await?;
         let settings = Arc::new(settings);
         let rooms_thread = actix::Arbiter::new().handle();
+        let deadlines = Deadlines::default();
         let rooms_thread_scheduling =
-            schedule_rooms_thread(&rooms_thread, settings.rooms_thread_priority).await;
+            schedule_rooms_thread(&rooms_thread, settings.rooms_thread_priority, &deadlines).await;
         let deps = RoomDeps {
             store: store.clone(),
             registry: Registry::default(),
             settings: settings.clone(),
             arbiter: rooms_thread.clone(),
             delivery: Delivery::start(&rooms_thread),
+            deadlines,
         };
         let restored = rooms::recover(&deps).await?;
         if restored > 0 {
@@ -170,11 +172,16 @@ async fn wait_for_signal() {
     }
 }
 
-/// Gives the rooms' thread the scheduling the settings ask for, and says what it got.
-async fn schedule_rooms_thread(thread: &actix::ArbiterHandle, wanted: Wanted) -> Outcome {
+/// Gives the rooms' thread the scheduling the settings ask for, and says what it got: where
+/// real-time is allowed, a governor on that thread makes it real-time around deadlines.
+async fn schedule_rooms_thread(
+    thread: &actix::ArbiterHandle,
+    wanted: Wanted,
+    deadlines: &Deadlines,
+) -> Outcome {
     let (tx, rx) = tokio::sync::oneshot::channel();
     thread.spawn_fn(move || {
-        let _ = tx.send(priority::apply_to_current_thread(wanted));
+        let _ = tx.send(priority::probe_current_thread(wanted));
     });
     let outcome = rx.await.unwrap_or(Outcome {
         tid: None,
@@ -183,7 +190,8 @@ async fn schedule_rooms_thread(thread: &actix::ArbiterHandle, wanted: Wanted) ->
     });
     match &outcome.refused {
         None if outcome.realtime => {
-            tracing::info!("the rooms' thread runs at real-time priority (SCHED_FIFO 1)");
+            thread.spawn(priority::govern(deadlines.clone()));
+            tracing::info!("the rooms' thread turns real-time (SCHED_FIFO 1) around deadlines");
         }
         None => tracing::info!("the rooms' thread runs at normal priority, as configured"),
         Some(why) => tracing::warn!(

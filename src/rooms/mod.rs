@@ -19,6 +19,7 @@ pub use room::{Room, now_ms};
 use crate::config::Settings;
 use crate::delivery::Delivery;
 use crate::domain::{Game, Quiz};
+use crate::priority::Deadlines;
 use crate::store::{NewRoom, Store, StoreError};
 use crate::tokens;
 
@@ -41,6 +42,8 @@ pub struct RoomDeps {
     pub arbiter: ArbiterHandle,
     /// Hands the rooms' frames to their sockets, off the rooms' thread.
     pub delivery: Delivery,
+    /// Every deadline a room arms, so that the rooms' thread can be real-time around them.
+    pub deadlines: Deadlines,
 }
 
 impl RoomDeps {

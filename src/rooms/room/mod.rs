@@ -21,6 +21,7 @@ use crate::domain::{
 };
 use crate::metrics::METRICS;
 use crate::outbox::{ConnTx, SendError};
+use crate::priority::Deadlines;
 use crate::protocol::{
     self, CurrentView, Event, HostWelcome, LeaderboardEntry, Outbound, PlayerWelcome, PlayerYou,
     QuestionMsg, QuestionView, RankYou, RevealYou, RoomSnapshot, RosterEntry,
@@ -78,6 +79,7 @@ pub struct Room {
     settings: Arc<Settings>,
     registry: Registry,
     delivery: Delivery,
+    deadlines: Deadlines,
     /// Set once the actor runs: how the delivery task reports a socket it let go.
     undeliverable: Option<Undeliverable>,
     conns: HashMap<ConnId, Conn>,
@@ -119,6 +121,7 @@ impl Room {
             settings: deps.settings.clone(),
             registry: deps.registry.clone(),
             delivery: deps.delivery.clone(),
+            deadlines: deps.deadlines.clone(),
             undeliverable: None,
             conns: HashMap::new(),
             player_conn: HashMap::new(),
@@ -265,8 +268,9 @@ impl Room {
         let Some(round) = self.game.round() else {
             return;
         };
-        let delay = round.deadline_at + 1 - now_ms();
-        self.deadline_timer = Some(ctx.run_later(ms(delay), |act, ctx| {
+        let delay = ms(round.deadline_at + 1 - now_ms());
+        self.deadlines.expect(tokio::time::Instant::now() + delay);
+        self.deadline_timer = Some(ctx.run_later(delay, |act, ctx| {
             act.deadline_timer = None;
             if act.game.deadline_passed(now_ms()) {
                 act.close_question(CloseReason::Deadline, ctx);
