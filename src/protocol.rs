@@ -286,6 +286,9 @@ pub struct HostWelcome {
     pub players: Vec<RosterEntry>,
     /// The room's settings, for host screens (additive): e.g. to count down to an auto-advance.
     pub settings: crate::domain::RoomSettings,
+    /// While a revealed question waits for its auto-advance: when the room moves on (server
+    /// clock), so that a host screen that reconnects counts down from there, not from the top.
+    pub advance_at: Option<Millis>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -60,8 +60,8 @@ async fn a_burst_of_joins_reaches_the_host_complete_and_in_order() {
     app.teardown().await;
 }
 
-/// Additive snapshot fields: a host learns the room's settings (to count down to an
-/// auto-advance), and a player who reconnects during a reveal learns what the answer earned,
+/// Additive snapshot fields: a host learns the room's settings and when an armed auto-advance
+/// fires (to count down to it), and a player who reconnects during a reveal learns what the answer earned,
 /// never before the reveal.
 #[actix_web::test]
 async fn welcomes_carry_settings_for_hosts_and_the_revealed_outcome_for_players() {
@@ -76,6 +76,10 @@ async fn welcomes_carry_settings_for_hosts_and_the_revealed_outcome_for_players(
     let hw = host.host(&code, &token).await;
     assert_eq!(hw["settings"]["auto_advance_ms"], 60000, "{hw}");
     assert_eq!(hw["settings"]["end_when_all_answered"], false, "{hw}");
+    assert!(
+        hw["advance_at"].is_null(),
+        "nothing to advance in the lobby: {hw}"
+    );
 
     let mut amy = app.player(&code, "amy").await;
     let token_amy = amy.token().to_owned();
@@ -102,5 +106,12 @@ async fn welcomes_carry_settings_for_hosts_and_the_revealed_outcome_for_players(
     assert_eq!(int(&w["you"], "points"), int(&w["you"], "score"), "{w}");
     assert_eq!(w["you"]["rank"], 1, "{w}");
     assert!(w["you"]["response_ms"].is_i64(), "{w}");
+
+    // A host screen that reconnects during the reveal counts down to the advance the room
+    // armed at the reveal, not to a fresh one.
+    let mut host_again = app.ws().await;
+    let hw = host_again.host(&code, &token).await;
+    let left = int(&hw, "advance_at") - int(&hw, "server_time");
+    assert!((50_000..=60_000).contains(&left), "{left} ms left: {hw}");
     app.teardown().await;
 }

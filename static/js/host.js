@@ -454,6 +454,8 @@ const HANDLERS = {
     } else if (room.status === 'reveal') {
       openQuestion(cur, { silent: true });
       G.status = 'reveal';
+      // The room armed its auto-advance at the reveal: count down to that, on this clock.
+      G.advanceAt = m.advance_at != null ? Date.now() + (m.advance_at - m.server_time) : null;
       showReveal({ question: cur.question, correct: cur.correct, distribution: cur.distribution, answered: cur.answered });
       api.leaderboard(G.code).then((lb) => renderBoard(lb.entries || []), () => {});
     } else {
@@ -781,8 +783,10 @@ let advanceTimer = null;
 function startAdvanceCountdown(q) {
   stopAdvanceCountdown();
   const note = $('#hr-advance');
+  const armedAt = G.advanceAt;
+  G.advanceAt = null;
   if (!G.autoAdvanceMs || !note) return;
-  const until = Date.now() + G.autoAdvanceMs;
+  const until = armedAt ?? Date.now() + G.autoAdvanceMs;
   const last = q.index + 1 >= (G.questionCount ?? q.index + 1);
   const render = () => {
     const s = Math.max(0, Math.ceil((until - Date.now()) / 1000));

@@ -2,6 +2,7 @@
 // playwright-core, the server under test at BASE_URL (started by the
 // project's test script, not here), and small waits on what a person sees.
 
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -85,3 +86,29 @@ export async function hideToast(page) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** The REST API as a host uses it; throws on anything but the expected status. */
+export async function rest(method, path, { token, body, status = 200 } = {}) {
+  const headers = {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(`${BASE_URL}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  assert.equal(res.status, status, `${method} ${path}: ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** Waits until `predicate()` returns something truthy, and returns it. */
+export async function until(predicate, what, timeout = 15000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const value = predicate();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await sleep(25);
+  }
+}

@@ -10,35 +10,9 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE_URL, PHONE, launch, newPage, see, seeHeading, sleep } from './helpers.mjs';
+import { PHONE, launch, newPage, rest, see, seeHeading, until } from './helpers.mjs';
 
 const RESTART_TOAST = 'The server is restarting. Reconnecting…';
-
-/** The REST API as a host uses it; throws on anything but the expected status. */
-async function rest(method, path, { token, body, status = 200 } = {}) {
-  const headers = {};
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const res = await fetch(`${BASE_URL}${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  assert.equal(res.status, status, `${method} ${path}: ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-/** Waits until `predicate()` returns something truthy, and returns it. */
-async function until(predicate, what, timeout = 15000) {
-  const end = Date.now() + timeout;
-  for (;;) {
-    const value = predicate();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 describe('a server restart (close 1012) on the player page', { concurrency: false }, () => {
   let browser;

@@ -91,6 +91,8 @@ pub struct Room {
     next_tick_at: tokio::time::Instant,
     grace_timer: Option<SpawnHandle>,
     advance_timer: Option<SpawnHandle>,
+    /// When `advance_timer` fires (server clock), for host screens that connect meanwhile.
+    advance_at: Option<Millis>,
     lobby_timer: Option<SpawnHandle>,
     lobby_sent_at: Option<tokio::time::Instant>,
     /// The count the last `lobby` message carried; `None` once a welcome may have shown a
@@ -131,6 +133,7 @@ impl Room {
             next_tick_at: tokio::time::Instant::now(),
             grace_timer: None,
             advance_timer: None,
+            advance_at: None,
             lobby_timer: None,
             lobby_sent_at: None,
             lobby_sent_count: None,
@@ -416,6 +419,7 @@ impl Room {
             room: self.snapshot(now),
             players,
             settings: self.game.quiz.settings,
+            advance_at: self.advance_at,
         }
     }
 
@@ -473,7 +477,7 @@ impl Room {
     // ----- phases --------------------------------------------------------------------------
 
     fn question_opened(&mut self, first: bool, ctx: &mut Context<Self>) {
-        Self::cancel(ctx, &mut self.advance_timer);
+        self.cancel_auto_advance(ctx);
         Self::cancel(ctx, &mut self.lobby_timer);
         let Some(view) = self.question_view() else {
             return;
@@ -630,16 +634,23 @@ impl Room {
 
     fn arm_auto_advance(&mut self, delay: Millis, ctx: &mut Context<Self>) {
         Self::cancel(ctx, &mut self.advance_timer);
+        self.advance_at = Some(now_ms() + delay.max(0));
         self.advance_timer = Some(ctx.run_later(ms(delay), |act, ctx| {
             act.advance_timer = None;
+            act.advance_at = None;
             if act.game.phase() == Phase::Reveal {
                 let _ = act.apply(ControlAction::Next, ctx);
             }
         }));
     }
 
-    fn finished(&mut self, ctx: &mut Context<Self>) {
+    fn cancel_auto_advance(&mut self, ctx: &mut Context<Self>) {
         Self::cancel(ctx, &mut self.advance_timer);
+        self.advance_at = None;
+    }
+
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        self.cancel_auto_advance(ctx);
         Self::cancel(ctx, &mut self.lobby_timer);
         self.stop_question_timers(ctx);
         let now = now_ms();
