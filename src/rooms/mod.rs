@@ -8,7 +8,7 @@ mod room;
 
 use std::sync::Arc;
 
-use actix::{Actor, Addr, ArbiterHandle};
+use actix::{Actor, Addr, ArbiterHandle, AsyncContext};
 use uuid::Uuid;
 
 pub use messages::*;
@@ -48,8 +48,11 @@ pub struct RoomDeps {
 
 impl RoomDeps {
     /// Starts a room's actor on the rooms' thread.
-    pub fn start(&self, room: Room) -> Addr<Room> {
-        Room::start_in_arbiter(&self.arbiter, move |_| room)
+    pub fn start(&self, id: Uuid, code: String, host_token_hash: String, game: Game) -> Addr<Room> {
+        let deps = self.clone();
+        Room::start_in_arbiter(&self.arbiter, move |ctx| {
+            Room::new(id, code, host_token_hash, game, &deps, ctx.address())
+        })
     }
 }
 
@@ -82,8 +85,7 @@ pub async fn create_room(deps: &RoomDeps, quiz: Quiz) -> Result<CreatedRoom, Sto
         }
     };
     let game = Game::new(quiz);
-    let room = Room::new(room_id, code.clone(), host_token_hash, game, deps);
-    let addr = deps.start(room);
+    let addr = deps.start(room_id, code.clone(), host_token_hash, game);
     deps.registry.insert(code.clone(), room_id, addr);
     tracing::info!(room_code = %code, %room_id, "room created");
     Ok(CreatedRoom {

@@ -3,7 +3,6 @@
 //! their answers and scores, and the open question's original deadline.
 
 use super::RoomDeps;
-use super::room::Room;
 use crate::domain::{
     Answer, CloseReason, Game, Nickname, Phase, Player, PlayerStatus, Question, Quiz,
     RestoredState, RoomSettings, Round,
@@ -24,8 +23,8 @@ pub async fn recover(deps: &RoomDeps) -> Result<usize, StoreError> {
         match rebuild(&stored) {
             Ok(game) => {
                 tracing::info!(room_code = %code, room_id = %id, status = game.status().as_str(), "room restored");
-                let room = Room::new(id, code.clone(), hash, game, deps);
-                deps.registry.insert(code, id, deps.start(room));
+                let addr = deps.start(id, code.clone(), hash, game);
+                deps.registry.insert(code, id, addr);
                 restored += 1;
             }
             Err(e) => {

@@ -113,9 +113,7 @@ impl Handler<SubmitAnswer> for Room {
                 self.send_text(msg.conn, text);
             }
             Ok(a) => {
-                let Some(settle) = self.settle.clone() else {
-                    return;
-                };
+                let settle = self.settle.clone();
                 let row = NewAnswer {
                     id: a.id,
                     room_id: self.id,

@@ -81,11 +81,11 @@ pub struct Room {
     delivery: Delivery,
     deadlines: Deadlines,
     /// Set once the actor runs: how the delivery task reports a socket it let go.
-    undeliverable: Option<Undeliverable>,
+    undeliverable: Undeliverable,
     conns: HashMap<ConnId, Conn>,
     /// The socket each connected player currently uses.
     player_conn: HashMap<Uuid, ConnId>,
-    settle: Option<SettleFn>,
+    settle: SettleFn,
     deadline_timer: Option<SpawnHandle>,
     tick_timer: Option<SpawnHandle>,
     next_tick_at: tokio::time::Instant,
@@ -113,7 +113,15 @@ impl Room {
         host_token_hash: String,
         game: Game,
         deps: &RoomDeps,
+        addr: Addr<Room>,
     ) -> Room {
+        // How the writer and the delivery task reach the room again: through its mailbox.
+        let settle: SettleFn = {
+            let addr = addr.clone();
+            Arc::new(move |outcomes| addr.do_send(Settled(outcomes)))
+        };
+        let undeliverable: Undeliverable =
+            Arc::new(move |conn, error| addr.do_send(SocketDropped { conn, error }));
         Room {
             id,
             code,
@@ -124,10 +132,10 @@ impl Room {
             registry: deps.registry.clone(),
             delivery: deps.delivery.clone(),
             deadlines: deps.deadlines.clone(),
-            undeliverable: None,
+            undeliverable,
             conns: HashMap::new(),
             player_conn: HashMap::new(),
-            settle: None,
+            settle,
             deadline_timer: None,
             tick_timer: None,
             next_tick_at: tokio::time::Instant::now(),
@@ -148,9 +156,7 @@ impl Room {
 
     /// Takes a socket into the room: its frames now go to `tx`, in order.
     fn add_conn(&mut self, conn: ConnId, tx: ConnTx, player: Option<Uuid>) {
-        if let Some(undeliverable) = &self.undeliverable {
-            self.delivery.attach(conn, tx, undeliverable.clone());
-        }
+        self.delivery.attach(conn, tx, self.undeliverable.clone());
         self.conns.insert(conn, Conn { player });
     }
 
@@ -872,12 +878,6 @@ impl Actor for Room {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let addr = ctx.address();
-        self.settle = Some(Arc::new(move |outcomes| addr.do_send(Settled(outcomes))));
-        let addr = ctx.address();
-        self.undeliverable = Some(Arc::new(move |conn, error| {
-            addr.do_send(SocketDropped { conn, error })
-        }));
         self.track_status();
         self.resume_timers(ctx);
         let every = (self.settings.room_idle_timeout / 10)
