@@ -6,9 +6,10 @@
 //! whose deadlines coincide, the last of them was stamped 12–21 ms late. As a real-time thread
 //! (`SCHED_FIFO` at the lowest priority) it runs as soon as it is ready: 3–4 ms.
 //!
-//! But only around deadlines. A real-time thread also jumps in for every message, and in a
-//! burst of 2,000 answers that meant a context switch per answer instead of a batch per turn:
-//! the answer acks' p99 went from about 30 to about 60 ms. So the rooms register every
+//! But only around deadlines: always real-time, a burst of 2,000 answers had its acks' p99 go
+//! from about 30 to about 60 ms, most likely because the thread then preempts whatever runs for
+//! each answer and each commit as it comes, instead of taking them in batches when it gets its
+//! turn (measured, not proven). So the rooms register every
 //! deadline they arm, and a governor task on the rooms' thread makes the thread real-time from
 //! [`LEAD`] before the earliest one until [`TAIL`] after it, and normal in between.
 //!
