@@ -23,7 +23,6 @@ use std::collections::BinaryHeap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::Serialize;
 use thread_priority::{
     NormalThreadSchedulePolicy, RealtimeThreadSchedulePolicy, ThreadPriority, ThreadPriorityValue,
     ThreadSchedulePolicy, thread_native_id,
@@ -33,10 +32,10 @@ use tokio::time::Instant;
 
 /// How long before a deadline the thread turns real-time. The governor itself wakes as a
 /// normal thread, so this also covers how late a loaded machine runs a normal thread.
-pub const LEAD: Duration = Duration::from_millis(100);
+const LEAD: Duration = Duration::from_millis(100);
 /// How long after a deadline the thread stays real-time: the timer fires 1 ms past it, then
 /// every room due at that moment stamps and locks.
-pub const TAIL: Duration = Duration::from_millis(30);
+const TAIL: Duration = Duration::from_millis(30);
 
 /// How the rooms' thread is scheduled: `ROOMS_THREAD_PRIORITY`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +47,7 @@ pub enum Wanted {
 }
 
 /// What the rooms' thread ended up with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     /// The thread's id (`/proc/<pid>/task/<tid>`), when it could be read.
     pub tid: Option<u32>,
@@ -117,23 +116,43 @@ fn describe(e: thread_priority::Error) -> String {
     }
 }
 
-/// The deadlines the rooms have armed. Cheap to clone; every clone is the same list.
+/// The deadlines the rooms have armed, for the governor. Cheap to clone; every clone is the
+/// same list. Without a governor (real-time not wanted, or not allowed) it keeps nothing.
 #[derive(Clone, Default)]
 pub struct Deadlines {
-    due: Arc<Mutex<BinaryHeap<Reverse<Instant>>>>,
-    changed: Arc<Notify>,
+    watched: Option<Arc<Watched>>,
+}
+
+struct Watched {
+    due: Mutex<BinaryHeap<Reverse<Instant>>>,
+    changed: Notify,
 }
 
 impl Deadlines {
+    /// A list that a governor ([`govern`]) watches.
+    pub fn watched() -> Deadlines {
+        Deadlines {
+            watched: Some(Arc::new(Watched {
+                due: Mutex::new(BinaryHeap::new()),
+                changed: Notify::new(),
+            })),
+        }
+    }
+
     /// A room's timer will fire at `at`. A deadline that is later cancelled (a pause, a lock)
     /// stays listed until it passes: at worst the thread is real-time for nothing a moment.
     pub fn expect(&self, at: Instant) {
-        if let Ok(mut due) = self.due.lock() {
+        let Some(w) = &self.watched else {
+            return;
+        };
+        if let Ok(mut due) = w.due.lock() {
             due.push(Reverse(at));
         }
-        self.changed.notify_one();
+        w.changed.notify_one();
     }
+}
 
+impl Watched {
     /// The earliest deadline still of interest at `now`; older ones are forgotten.
     fn next(&self, now: Instant) -> Option<Instant> {
         let mut due = self.due.lock().ok()?;
@@ -174,10 +193,13 @@ fn plan(now: Instant, next: Option<Instant>) -> Plan {
 /// Runs on the rooms' thread for as long as it lives, switching it as [`plan`] says. Only
 /// started when [`probe_current_thread`] found real-time allowed.
 pub async fn govern(deadlines: Deadlines) {
+    let Some(watched) = deadlines.watched else {
+        return;
+    };
     let mut realtime = false;
     loop {
         let now = Instant::now();
-        let plan = plan(now, deadlines.next(now));
+        let plan = plan(now, watched.next(now));
         if plan.realtime != realtime {
             match set_realtime(plan.realtime) {
                 Ok(()) => {
@@ -193,10 +215,10 @@ pub async fn govern(deadlines: Deadlines) {
             Some(until) => {
                 tokio::select! {
                     _ = tokio::time::sleep_until(until) => {}
-                    _ = deadlines.changed.notified() => {}
+                    _ = watched.changed.notified() => {}
                 }
             }
-            None => deadlines.changed.notified().await,
+            None => watched.changed.notified().await,
         }
     }
 }
@@ -217,12 +239,6 @@ pub fn policy_of(tid: u32) -> Option<u32> {
     sched_field(tid, "policy")
 }
 
-/// The nice value the kernel reports for a thread of this process.
-pub fn nice_of(tid: u32) -> Option<i64> {
-    // `prio` is 120 + nice for a normal thread.
-    sched_field(tid, "prio").map(|p: i64| p - 120)
-}
-
 fn sched_field<T: std::str::FromStr>(tid: u32, name: &str) -> Option<T> {
     let sched = std::fs::read_to_string(format!("/proc/self/task/{tid}/sched")).ok()?;
     sched
@@ -238,6 +254,12 @@ fn sched_field<T: std::str::FromStr>(tid: u32, name: &str) -> Option<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The nice value the kernel reports for a thread of this process.
+    fn nice_of(tid: u32) -> Option<i64> {
+        // `prio` is 120 + nice for a normal thread.
+        sched_field(tid, "prio").map(|p: i64| p - 120)
+    }
 
     /// Runs `f` on a thread of its own and returns what it returns with what the kernel then
     /// says of that thread: (policy, nice).
@@ -344,15 +366,16 @@ mod tests {
 
     #[test]
     fn passed_deadlines_are_forgotten_after_the_tail() {
-        let deadlines = Deadlines::default();
+        let deadlines = Deadlines::watched();
         let now = Instant::now();
         let ms = Duration::from_millis;
         deadlines.expect(now + ms(300));
         deadlines.expect(now + ms(200));
         deadlines.expect(now);
-        assert_eq!(deadlines.next(now), Some(now), "within its tail");
-        assert_eq!(deadlines.next(now + TAIL), Some(now + ms(200)));
-        assert_eq!(deadlines.next(now + ms(250) + TAIL), Some(now + ms(300)));
-        assert_eq!(deadlines.next(now + ms(300) + TAIL), None);
+        let watched = deadlines.watched.expect("watched");
+        assert_eq!(watched.next(now), Some(now), "within its tail");
+        assert_eq!(watched.next(now + TAIL), Some(now + ms(200)));
+        assert_eq!(watched.next(now + ms(250) + TAIL), Some(now + ms(300)));
+        assert_eq!(watched.next(now + ms(300) + TAIL), None);
     }
 }

@@ -71,9 +71,8 @@ impl Application {
         .await?;
         let settings = Arc::new(settings);
         let rooms_thread = actix::Arbiter::new().handle();
-        let deadlines = Deadlines::default();
-        let rooms_thread_scheduling =
-            schedule_rooms_thread(&rooms_thread, settings.rooms_thread_priority, &deadlines).await;
+        let (rooms_thread_scheduling, deadlines) =
+            schedule_rooms_thread(&rooms_thread, settings.rooms_thread_priority).await;
         let deps = RoomDeps {
             store: store.clone(),
             registry: Registry::default(),
@@ -173,12 +172,12 @@ async fn wait_for_signal() {
 }
 
 /// Gives the rooms' thread the scheduling the settings ask for, and says what it got: where
-/// real-time is allowed, a governor on that thread makes it real-time around deadlines.
+/// real-time is allowed, a governor on that thread makes it real-time around the deadlines the
+/// rooms register in the returned list.
 async fn schedule_rooms_thread(
     thread: &actix::ArbiterHandle,
     wanted: Wanted,
-    deadlines: &Deadlines,
-) -> Outcome {
+) -> (Outcome, Deadlines) {
     let (tx, rx) = tokio::sync::oneshot::channel();
     thread.spawn_fn(move || {
         let _ = tx.send(priority::probe_current_thread(wanted));
@@ -188,17 +187,25 @@ async fn schedule_rooms_thread(
         realtime: false,
         refused: Some("the rooms' thread did not answer".into()),
     });
-    match &outcome.refused {
+    let deadlines = match &outcome.refused {
         None if outcome.realtime => {
+            let deadlines = Deadlines::watched();
             thread.spawn(priority::govern(deadlines.clone()));
             tracing::info!("the rooms' thread turns real-time (SCHED_FIFO 1) around deadlines");
+            deadlines
         }
-        None => tracing::info!("the rooms' thread runs at normal priority, as configured"),
-        Some(why) => tracing::warn!(
-            reason = %why,
-            "the rooms' thread runs at normal priority: with the CPUs saturated, time-ups may \
-             be stamped late"
-        ),
-    }
-    outcome
+        None => {
+            tracing::info!("the rooms' thread runs at normal priority, as configured");
+            Deadlines::default()
+        }
+        Some(why) => {
+            tracing::warn!(
+                reason = %why,
+                "the rooms' thread runs at normal priority: with the CPUs saturated, time-ups \
+                 may be stamped late"
+            );
+            Deadlines::default()
+        }
+    };
+    (outcome, deadlines)
 }
