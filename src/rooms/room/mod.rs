@@ -80,7 +80,7 @@ pub struct Room {
     registry: Registry,
     delivery: Delivery,
     deadlines: Deadlines,
-    /// Set once the actor runs: how the delivery task reports a socket it let go.
+    /// How the delivery task reports a socket it let go.
     undeliverable: Undeliverable,
     conns: HashMap<ConnId, Conn>,
     /// The socket each connected player currently uses.
@@ -90,9 +90,9 @@ pub struct Room {
     tick_timer: Option<SpawnHandle>,
     next_tick_at: tokio::time::Instant,
     grace_timer: Option<SpawnHandle>,
-    advance_timer: Option<SpawnHandle>,
-    /// When `advance_timer` fires (server clock), for host screens that connect meanwhile.
-    advance_at: Option<Millis>,
+    /// The armed auto-advance, and when it fires (server clock) for host screens that connect
+    /// meanwhile.
+    auto_advance: Option<(SpawnHandle, Millis)>,
     lobby_timer: Option<SpawnHandle>,
     lobby_sent_at: Option<tokio::time::Instant>,
     /// The count the last `lobby` message carried; `None` once a welcome may have shown a
@@ -140,8 +140,7 @@ impl Room {
             tick_timer: None,
             next_tick_at: tokio::time::Instant::now(),
             grace_timer: None,
-            advance_timer: None,
-            advance_at: None,
+            auto_advance: None,
             lobby_timer: None,
             lobby_sent_at: None,
             lobby_sent_count: None,
@@ -425,7 +424,7 @@ impl Room {
             room: self.snapshot(now),
             players,
             settings: self.game.quiz.settings,
-            advance_at: self.advance_at,
+            advance_at: self.auto_advance.map(|(_, at)| at),
         }
     }
 
@@ -639,20 +638,20 @@ impl Room {
     }
 
     fn arm_auto_advance(&mut self, delay: Millis, ctx: &mut Context<Self>) {
-        Self::cancel(ctx, &mut self.advance_timer);
-        self.advance_at = Some(now_ms() + delay.max(0));
-        self.advance_timer = Some(ctx.run_later(ms(delay), |act, ctx| {
-            act.advance_timer = None;
-            act.advance_at = None;
+        self.cancel_auto_advance(ctx);
+        let timer = ctx.run_later(ms(delay), |act, ctx| {
+            act.auto_advance = None;
             if act.game.phase() == Phase::Reveal {
                 let _ = act.apply(ControlAction::Next, ctx);
             }
-        }));
+        });
+        self.auto_advance = Some((timer, now_ms() + delay.max(0)));
     }
 
     fn cancel_auto_advance(&mut self, ctx: &mut Context<Self>) {
-        Self::cancel(ctx, &mut self.advance_timer);
-        self.advance_at = None;
+        if let Some((timer, _)) = self.auto_advance.take() {
+            ctx.cancel_future(timer);
+        }
     }
 
     fn finished(&mut self, ctx: &mut Context<Self>) {
