@@ -63,26 +63,16 @@ impl Settings {
                 name: "DATABASE_URL",
                 problem: "is not set (e.g. postgres://postgres@127.0.0.1:5432/quizroom)".into(),
             })?;
-        let log_format = match get("LOG_FORMAT").as_deref() {
-            None | Some("") | Some("text") => LogFormat::Text,
-            Some("json") => LogFormat::Json,
-            Some(other) => {
-                return Err(ConfigError {
-                    name: "LOG_FORMAT",
-                    problem: format!("must be text or json, not {other:?}"),
-                });
-            }
-        };
-        let rooms_thread_priority = match get("ROOMS_THREAD_PRIORITY").as_deref() {
-            None | Some("") | Some("realtime") => Wanted::Realtime,
-            Some("normal") => Wanted::Normal,
-            Some(other) => {
-                return Err(ConfigError {
-                    name: "ROOMS_THREAD_PRIORITY",
-                    problem: format!("must be realtime or normal, not {other:?}"),
-                });
-            }
-        };
+        let log_format = one_of(
+            &get,
+            "LOG_FORMAT",
+            &[("text", LogFormat::Text), ("json", LogFormat::Json)],
+        )?;
+        let rooms_thread_priority = one_of(
+            &get,
+            "ROOMS_THREAD_PRIORITY",
+            &[("realtime", Wanted::Realtime), ("normal", Wanted::Normal)],
+        )?;
         Ok(Settings {
             database_url,
             addr: parse_or(
@@ -168,6 +158,28 @@ fn parse_or<T: std::str::FromStr>(
     }
 }
 
+/// One of a few named values; unset or empty is the first.
+fn one_of<T: Copy>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    choices: &[(&str, T)],
+) -> Result<T, ConfigError> {
+    let Some(value) = get(name).filter(|v| !v.is_empty()) else {
+        return Ok(choices[0].1);
+    };
+    choices
+        .iter()
+        .find(|(word, _)| *word == value)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let words: Vec<&str> = choices.iter().map(|(word, _)| *word).collect();
+            ConfigError {
+                name,
+                problem: format!("must be {}, not {value:?}", words.join(" or ")),
+            }
+        })
+}
+
 fn parse_in(
     get: &impl Fn(&str) -> Option<String>,
     name: &'static str,
@@ -225,7 +237,10 @@ mod tests {
         let e = settings(&[("DATABASE_URL", "x"), ("MAX_PLAYERS_CAP", "0")]).err();
         assert_eq!(e.map(|e| e.name), Some("MAX_PLAYERS_CAP"));
         let e = settings(&[("DATABASE_URL", "x"), ("ROOMS_THREAD_PRIORITY", "high")]).err();
-        assert_eq!(e.map(|e| e.name), Some("ROOMS_THREAD_PRIORITY"));
+        assert_eq!(
+            e.map(|e| e.to_string()).as_deref(),
+            Some(r#"ROOMS_THREAD_PRIORITY: must be realtime or normal, not "high""#)
+        );
         let s = settings(&[("DATABASE_URL", "x"), ("ROOMS_THREAD_PRIORITY", "normal")]);
         assert_eq!(
             s.map(|s| s.rooms_thread_priority).ok(),
