@@ -5,7 +5,7 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { DESKTOP, launch, newPage, rest, see, sleep } from './helpers.mjs';
+import { DESKTOP, endRoom, launch, newPage, rest, see, sleep } from './helpers.mjs';
 
 const AUTO_ADVANCE_MS = 30000;
 
@@ -26,7 +26,7 @@ describe('the auto-advance countdown on the host screen', { concurrency: false }
   });
 
   after(async () => {
-    if (room) await rest('POST', `/api/rooms/${room.code}/end`, { token: room.host_token }).catch(() => {});
+    await endRoom(room);
     await browser?.close();
   });
 

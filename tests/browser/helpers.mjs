@@ -102,6 +102,11 @@ export async function rest(method, path, { token, body, status = 200 } = {}) {
   return text ? JSON.parse(text) : null;
 }
 
+/** Ends a room a test created: unfinished rooms come back on every server start. */
+export async function endRoom(room) {
+  if (room) await rest('POST', `/api/rooms/${room.code}/end`, { token: room.host_token }).catch(() => {});
+}
+
 /** Waits until `predicate()` returns something truthy, and returns it. */
 export async function until(predicate, what, timeout = 15000) {
   const end = Date.now() + timeout;

@@ -10,7 +10,7 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { PHONE, launch, newPage, rest, see, seeHeading, until } from './helpers.mjs';
+import { PHONE, endRoom, launch, newPage, rest, see, seeHeading, until } from './helpers.mjs';
 
 const RESTART_TOAST = 'The server is restarting. Reconnecting…';
 
@@ -24,8 +24,7 @@ describe('a server restart (close 1012) on the player page', { concurrency: fals
   });
 
   after(async () => {
-    // Leave no open room behind: unfinished rooms come back on every server start.
-    if (room) await rest('POST', `/api/rooms/${room.code}/end`, { token: room.host_token }).catch(() => {});
+    await endRoom(room);
     await browser?.close();
   });
 
