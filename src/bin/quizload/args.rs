@@ -40,6 +40,15 @@ OPTIONS:
 Progress goes to stderr once a second; results to stdout.
 Exit status: 0 all good; 1 an answer was lost, a connection failed or dropped, or a room
 did not finish; 2 bad arguments or environment (fd limit, server unreachable).
+
+THE FLOOR (what the hardware gives, to compare quizroom with on the same day):
+    quizload floor-server [--addr HOST:PORT]
+        a bare tokio WebSocket server (4 KiB read buffer) that does nothing but send one
+        small frame to every connected socket at shared deadlines [default: 127.0.0.1:8096]
+    quizload floor --connections N [--url ws://HOST:PORT] [--rounds K] [--period-ms MS]
+                   [--server-pid PID] [--connect-concurrency C] [--json]
+        connects N sockets, has the floor server fire K deadlines MS apart [defaults: 10,
+        3000], and reports lateness (receive time - deadline) and RSS per connection
 ";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,10 +107,105 @@ impl Args {
 pub enum Command {
     Run(Args),
     Help,
+    Floor(FloorArgs),
+    FloorServer { addr: String },
+}
+
+/// `quizload floor`: the client side of the floor measurement (`floor.rs`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FloorArgs {
+    /// `ws://host:port`
+    pub url: String,
+    pub connections: usize,
+    pub rounds: u32,
+    pub period_ms: u32,
+    pub server_pid: Option<u32>,
+    pub connect_concurrency: usize,
+    pub json: bool,
+}
+
+/// `quizload floor ...` and `quizload floor-server ...`; `None` for the game run.
+fn parse_floor(
+    first: &str,
+    it: &mut impl Iterator<Item = String>,
+) -> Option<Result<Command, String>> {
+    match first {
+        "floor" => Some(parse_floor_client(it)),
+        "floor-server" => Some(parse_floor_server(it)),
+        _ => None,
+    }
+}
+
+fn flag_and_inline(arg: String) -> (String, Option<String>) {
+    match arg.split_once('=') {
+        Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
+        _ => (arg, None),
+    }
+}
+
+fn parse_floor_server(it: &mut impl Iterator<Item = String>) -> Result<Command, String> {
+    let mut addr = "127.0.0.1:8096".to_owned();
+    while let Some(arg) = it.next() {
+        let (flag, inline) = flag_and_inline(arg);
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--addr" => addr = value(&flag, inline, it)?,
+            other => return Err(format!("floor-server: unknown argument {other:?}")),
+        }
+    }
+    Ok(Command::FloorServer { addr })
+}
+
+fn parse_floor_client(it: &mut impl Iterator<Item = String>) -> Result<Command, String> {
+    let mut a = FloorArgs {
+        url: "ws://127.0.0.1:8096".to_owned(),
+        connections: 0,
+        rounds: 10,
+        period_ms: 3000,
+        server_pid: None,
+        connect_concurrency: 100,
+        json: false,
+    };
+    while let Some(arg) = it.next() {
+        let (flag, inline) = flag_and_inline(arg);
+        let flag = flag.as_str();
+        match flag {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--json" => a.json = true,
+            "--url" => a.url = value(flag, inline, it)?.trim_end_matches('/').to_owned(),
+            "--connections" => {
+                a.connections = number(flag, &value(flag, inline, it)?, 1, 1_000_000)?
+            }
+            "--rounds" => a.rounds = number(flag, &value(flag, inline, it)?, 1, 1000)?,
+            "--period-ms" => a.period_ms = number(flag, &value(flag, inline, it)?, 100, 600_000)?,
+            "--server-pid" => {
+                a.server_pid = Some(number(flag, &value(flag, inline, it)?, 1, u32::MAX)?)
+            }
+            "--connect-concurrency" => {
+                a.connect_concurrency = number(flag, &value(flag, inline, it)?, 1, 100_000)?
+            }
+            other => return Err(format!("floor: unknown argument {other:?}")),
+        }
+    }
+    if a.connections == 0 {
+        return Err("floor: --connections is required".into());
+    }
+    if !a.url.starts_with("ws://") {
+        return Err(format!(
+            "floor: --url must be ws://host:port, not {:?}",
+            a.url
+        ));
+    }
+    Ok(Command::Floor(a))
 }
 
 pub fn parse(argv: impl IntoIterator<Item = String>) -> Result<Command, String> {
-    let mut it = argv.into_iter();
+    let mut it = argv.into_iter().peekable();
+    if let Some(first) = it.peek().cloned()
+        && let Some(floor) = parse_floor(&first, &mut it.by_ref().skip(1))
+    {
+        return floor;
+    }
     let mut url = "http://127.0.0.1:8080".to_owned();
     let (mut rooms, mut players): (Option<usize>, Option<usize>) = (None, None);
     let mut questions = 3;
@@ -116,10 +220,7 @@ pub fn parse(argv: impl IntoIterator<Item = String>) -> Result<Command, String> 
     let mut seed = None;
 
     while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
-            _ => (arg, None),
-        };
+        let (flag, inline) = flag_and_inline(arg);
         let flag = flag.as_str();
         match flag {
             "-h" | "--help" => return Ok(Command::Help),
@@ -242,7 +343,7 @@ mod tests {
     fn run(args: &[&str]) -> Result<Args, String> {
         match parse(args.iter().map(|s| s.to_string()))? {
             Command::Run(a) => Ok(a),
-            Command::Help => Err("help".into()),
+            other => Err(format!("not a game run: {other:?}")),
         }
     }
 
@@ -394,5 +495,65 @@ mod tests {
             ])
             .is_ok()
         );
+    }
+
+    #[test]
+    fn floor_commands() {
+        assert_eq!(
+            parse(["floor-server"].map(String::from)),
+            Ok(Command::FloorServer {
+                addr: "127.0.0.1:8096".into()
+            })
+        );
+        assert_eq!(
+            parse(["floor-server", "--addr=0.0.0.0:9"].map(String::from)),
+            Ok(Command::FloorServer {
+                addr: "0.0.0.0:9".into()
+            })
+        );
+        assert_eq!(
+            parse(
+                [
+                    "floor",
+                    "--connections",
+                    "1000",
+                    "--url",
+                    "ws://127.0.0.1:9/",
+                    "--rounds=5",
+                    "--period-ms",
+                    "2000",
+                    "--server-pid",
+                    "7",
+                    "--json",
+                ]
+                .map(String::from)
+            ),
+            Ok(Command::Floor(FloorArgs {
+                url: "ws://127.0.0.1:9".into(),
+                connections: 1000,
+                rounds: 5,
+                period_ms: 2000,
+                server_pid: Some(7),
+                connect_concurrency: 100,
+                json: true,
+            }))
+        );
+        assert_eq!(
+            parse(["floor"].map(String::from)),
+            Err("floor: --connections is required".into())
+        );
+        assert_eq!(
+            parse(["floor", "--connections", "1", "--url", "http://x:1"].map(String::from)),
+            Err("floor: --url must be ws://host:port, not \"http://x:1\"".into())
+        );
+        assert_eq!(
+            parse(["floor", "--rooms", "1"].map(String::from)),
+            Err("floor: unknown argument \"--rooms\"".into())
+        );
+        // The game run still reads its first flag.
+        assert!(matches!(
+            parse(["--rooms", "1", "--players", "2"].map(String::from)),
+            Ok(Command::Run(_))
+        ));
     }
 }

@@ -8,6 +8,7 @@
 
 mod args;
 mod client;
+mod floor;
 mod report;
 mod server;
 mod stats;
@@ -30,38 +31,49 @@ use client::{Event, HostReport, PlayerReport, PlayerSpec, RunCtx, Shared};
 use server::{Mark, Sampler, ServerFigures};
 
 fn main() -> ExitCode {
-    let args = match args::parse(std::env::args().skip(1)) {
-        Ok(Command::Run(a)) => a,
+    match args::parse(std::env::args().skip(1)) {
+        Ok(Command::Run(args)) => {
+            let needed = args.sockets_needed() as u64 + 32;
+            let sockets = args.rooms * (args.players + 1);
+            match check_fd_limits(needed, sockets, args.server_pid) {
+                Ok(()) => with_runtime(run(args)),
+                Err(e) => fail(&e),
+            }
+        }
+        Ok(Command::Floor(args)) => {
+            let needed = args.connections as u64 + 32;
+            match check_fd_limits(needed, args.connections, args.server_pid) {
+                Ok(()) => with_runtime(floor::measure(args)),
+                Err(e) => fail(&e),
+            }
+        }
+        Ok(Command::FloorServer { addr }) => with_runtime(floor::serve(&addr)),
         Ok(Command::Help) => {
             let _ = std::io::stdout().lock().write_all(args::HELP.as_bytes());
-            return ExitCode::SUCCESS;
+            ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!("quizload: {e} (see quizload --help)");
-            return ExitCode::from(2);
-        }
-    };
-    if let Err(e) = check_fd_limits(&args) {
-        eprintln!("quizload: {e}");
-        return ExitCode::from(2);
+        Err(e) => fail(&format!("{e} (see quizload --help)")),
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("quizload: {message}");
+    ExitCode::from(2)
+}
+
+fn with_runtime(work: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("quizload: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    runtime.block_on(run(args))
+        Ok(rt) => rt.block_on(work),
+        Err(e) => fail(&format!("cannot start the async runtime: {e}")),
+    }
 }
 
 /// Every socket is a file descriptor. Without the libc crate quizload cannot raise its own
 /// limit, so the caller does (`ulimit -n 20000`) and quizload checks it here.
-fn check_fd_limits(args: &Args) -> Result<(), String> {
-    let needed = args.sockets_needed() as u64 + 32;
+fn check_fd_limits(needed: u64, sockets: usize, server_pid: Option<u32>) -> Result<(), String> {
     if let Some((soft, hard)) = server::open_files_limit("self")
         && soft < needed
     {
@@ -71,12 +83,11 @@ fn check_fd_limits(args: &Args) -> Result<(), String> {
             hard.to_string()
         };
         return Err(format!(
-            "this run needs about {needed} file descriptors ({} WebSockets + HTTP connections) but the \
-             soft limit is {soft} (hard {hard}). Raise it in this shell first: ulimit -n 20000",
-            args.rooms * (args.players + 1)
+            "this run needs about {needed} file descriptors ({sockets} WebSockets + HTTP connections) but the \
+             soft limit is {soft} (hard {hard}). Raise it in this shell first: ulimit -n 20000"
         ));
     }
-    if let Some(pid) = args.server_pid
+    if let Some(pid) = server_pid
         && let Some((soft, _)) = server::open_files_limit(&pid.to_string())
         && soft < needed
     {
