@@ -101,6 +101,9 @@ impl Application {
         // A hall full of phones joins at once: the default backlog of 128 made the kernel
         // drop connection attempts (each then waits a second to retry).
         .backlog(LISTEN_BACKLOG)
+        // Frames are small and go out one after another (time_up, then reveal, leaderboard):
+        // with Nagle a frame waits for the previous one's ACK. actix-http leaves it on.
+        .tcp_nodelay(true)
         .bind(settings.addr)?
         .disable_signals()
         .shutdown_timeout(settings.shutdown_timeout.as_secs().max(1));
