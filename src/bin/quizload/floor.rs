@@ -134,6 +134,9 @@ async fn fire_rounds(registry: Registry, rounds: u32, period_ms: u32) {
             let _ = tx.try_send(frame.clone());
         }
     }
+    // Not at once: sockets closing while the last round's frames are still in flight would
+    // make that round late for reasons that are not the floor's.
+    tokio::time::sleep(Duration::from_millis(u64::from(period_ms))).await;
     let done = Message::text(r#"{"type":"done"}"#);
     let senders = registry
         .lock()
@@ -147,7 +150,8 @@ async fn fire_rounds(registry: Registry, rounds: u32, period_ms: u32) {
 /// What one socket saw: lateness of each frame on the client's clock and on the server's.
 #[derive(Default)]
 struct Seen {
-    client_ms: Vec<f64>,
+    /// (round, client-side lateness)
+    client_ms: Vec<(usize, f64)>,
     server_ms: Vec<f64>,
     frames: usize,
 }
@@ -162,6 +166,8 @@ pub struct FloorSummary {
     pub frames_received: usize,
     /// Receive time minus the deadline, ms.
     pub lateness_client: Option<Dist>,
+    /// The same, p99 of each round: shows whether the tail is one round or every one.
+    pub lateness_client_p99_by_round: Vec<Option<f64>>,
     /// The server's `server_time` minus the deadline, ms: how late its timer fired.
     pub lateness_server: Option<Dist>,
     pub rss_before_kib: Option<u64>,
@@ -268,7 +274,13 @@ pub async fn measure(args: FloorArgs) -> ExitCode {
         rounds: args.rounds,
         frames_expected,
         frames_received: seen.frames,
-        lateness_client: summarize(seen.client_ms),
+        lateness_client_p99_by_round: (0..args.rounds as usize)
+            .map(|r| {
+                let of_round = seen.client_ms.iter().filter(|(k, _)| *k == r);
+                summarize(of_round.map(|(_, ms)| *ms).collect()).map(|d| d.p99)
+            })
+            .collect(),
+        lateness_client: summarize(seen.client_ms.iter().map(|(_, ms)| *ms).collect()),
         lateness_server: summarize(seen.server_ms),
         rss_before_kib: rss_before,
         rss_connected_kib: rss_connected,
@@ -313,8 +325,9 @@ async fn listen(mut ws: Ws, clock: &Clock) -> Seen {
             (v["deadline_at"].as_i64(), v["server_time"].as_i64())
         {
             seen.frames += 1;
+            let round = v["round"].as_u64().unwrap_or(0) as usize;
             seen.client_ms
-                .push((received_us - deadline * 1000) as f64 / 1000.0);
+                .push((round, (received_us - deadline * 1000) as f64 / 1000.0));
             seen.server_ms.push((server - deadline) as f64);
         }
     }
