@@ -145,7 +145,7 @@ pub struct Player {
 }
 
 /// An accepted answer. `durable` turns true once its row is committed; only then is it acked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Answer {
     pub id: Uuid,
     pub player_id: Uuid,
@@ -157,6 +157,53 @@ pub struct Answer {
     pub points: u32,
     pub durable: bool,
 }
+
+/// An accepted answer as the game keeps it: the seat it is stored under says whose, the list it
+/// is in which question. 40 bytes, where an `Answer` in a map keyed by player took about 180
+/// (with the map's spare room): at 2,000 players and 10 questions, 1.4 KiB per player.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Kept {
+    id: Uuid,
+    received_at: Millis,
+    response_ms: Millis,
+    points: u32,
+    /// Below `MAX_CHOICES`.
+    choice: u8,
+    correct: bool,
+    durable: bool,
+}
+
+impl Kept {
+    /// `None` for a choice no question can have (only a corrupt store gives one).
+    fn of(a: &Answer) -> Option<Kept> {
+        Some(Kept {
+            id: a.id,
+            received_at: a.received_at,
+            response_ms: a.response_ms,
+            points: a.points,
+            choice: u8::try_from(a.choice).ok()?,
+            correct: a.correct,
+            durable: a.durable,
+        })
+    }
+
+    fn answer(&self, player_id: Uuid, question: usize) -> Answer {
+        Answer {
+            id: self.id,
+            player_id,
+            question,
+            choice: usize::from(self.choice),
+            received_at: self.received_at,
+            response_ms: self.response_ms,
+            correct: self.correct,
+            points: self.points,
+            durable: self.durable,
+        }
+    }
+}
+
+/// A player's place in the roster, in the order of joining.
+type Seat = usize;
 
 /// Why an answer was not accepted, in the order of PROTOCOL.md rule 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -230,13 +277,16 @@ pub struct Game {
     pub quiz: Quiz,
     phase: Phase,
     round: Option<Round>,
-    players: HashMap<Uuid, Player>,
+    /// Everyone who joined, at their seat; left and kicked players keep theirs (their answers
+    /// stay counted). A join that could not be stored leaves its seat empty.
+    players: Vec<Option<Player>>,
+    seat_of: HashMap<Uuid, Seat>,
     /// Lowercased nickname -> player, for players still in the room.
     nickname_owner: HashMap<String, Uuid>,
     /// Token hash -> player, for players still in the room.
     token_owner: HashMap<String, Uuid>,
-    /// answers[question][player]
-    answers: Vec<HashMap<Uuid, Answer>>,
+    /// answers[question][seat], sized to the roster when the question gets an answer.
+    answers: Vec<Vec<Option<Kept>>>,
     pub started_at: Option<Millis>,
     pub finished_at: Option<Millis>,
 }
@@ -248,10 +298,11 @@ impl Game {
             quiz,
             phase: Phase::Lobby,
             round: None,
-            players: HashMap::new(),
+            players: Vec::new(),
+            seat_of: HashMap::new(),
             nickname_owner: HashMap::new(),
             token_owner: HashMap::new(),
-            answers: vec![HashMap::new(); n],
+            answers: vec![Vec::new(); n],
             started_at: None,
             finished_at: None,
         }
@@ -286,17 +337,22 @@ impl Game {
     }
 
     pub fn player(&self, id: Uuid) -> Option<&Player> {
-        self.players.get(&id)
+        let seat = *self.seat_of.get(&id)?;
+        self.players.get(seat)?.as_ref()
     }
 
+    fn player_mut(&mut self, id: Uuid) -> Option<&mut Player> {
+        let seat = *self.seat_of.get(&id)?;
+        self.players.get_mut(seat)?.as_mut()
+    }
+
+    /// Everyone who joined, in the order they joined.
     pub fn players(&self) -> impl Iterator<Item = &Player> {
-        self.players.values()
+        self.players.iter().flatten()
     }
 
     pub fn active_players(&self) -> impl Iterator<Item = &Player> {
-        self.players
-            .values()
-            .filter(|p| p.status == PlayerStatus::Active)
+        self.players().filter(|p| p.status == PlayerStatus::Active)
     }
 
     /// Players in the room, connected or not (rule 19); left and kicked ones are gone.
@@ -308,24 +364,47 @@ impl Game {
         self.token_owner.get(token_hash).copied()
     }
 
-    pub fn answer_of(&self, player: Uuid, question: usize) -> Option<&Answer> {
-        self.answers.get(question).and_then(|a| a.get(&player))
+    fn kept(&self, seat: Seat, question: usize) -> Option<&Kept> {
+        self.answers.get(question)?.get(seat)?.as_ref()
     }
 
-    pub fn answers_to(&self, question: usize) -> impl Iterator<Item = &Answer> {
+    fn kept_mut(&mut self, player: Uuid, question: usize) -> Option<&mut Option<Kept>> {
+        let seat = *self.seat_of.get(&player)?;
+        self.answers.get_mut(question)?.get_mut(seat)
+    }
+
+    /// The accepted answers to a question, with the seat each is kept at.
+    fn kept_answers(&self, question: usize) -> impl Iterator<Item = (Seat, &Kept)> {
         self.answers
             .get(question)
             .into_iter()
-            .flat_map(|a| a.values())
+            .flat_map(|list| list.iter().enumerate())
+            .filter_map(|(seat, k)| Some((seat, k.as_ref()?)))
+    }
+
+    pub fn answer_of(&self, player: Uuid, question: usize) -> Option<Answer> {
+        let seat = *self.seat_of.get(&player)?;
+        Some(self.kept(seat, question)?.answer(player, question))
+    }
+
+    pub fn answers_to(&self, question: usize) -> impl Iterator<Item = Answer> {
+        self.kept_answers(question).filter_map(move |(seat, k)| {
+            let player = self.players.get(seat)?.as_ref()?;
+            Some(k.answer(player.id, question))
+        })
     }
 
     /// Accepted answers to a question that are already durable (acknowledged).
     pub fn durable_count(&self, question: usize) -> usize {
-        self.answers_to(question).filter(|a| a.durable).count()
+        self.kept_answers(question)
+            .filter(|(_, k)| k.durable)
+            .count()
     }
 
     pub fn pending_count(&self, question: usize) -> usize {
-        self.answers_to(question).filter(|a| !a.durable).count()
+        self.kept_answers(question)
+            .filter(|(_, k)| !k.durable)
+            .count()
     }
 
     /// The ranked list of players still in the room.
@@ -345,8 +424,7 @@ impl Game {
     /// higher score (rule 8), without sorting the whole roster.
     pub fn rank_of(&self, player: Uuid) -> Option<u32> {
         let score = self
-            .players
-            .get(&player)
+            .player(player)
             .filter(|p| p.status == PlayerStatus::Active)?
             .score;
         Some(1 + self.active_players().filter(|p| p.score > score).count() as u32)
@@ -372,30 +450,46 @@ impl Game {
         }
         self.nickname_owner.insert(key, id);
         self.token_owner.insert(token_hash.clone(), id);
-        self.players.insert(
+        self.seat(Player {
             id,
-            Player {
-                id,
-                nickname,
-                token_hash,
-                status: PlayerStatus::Active,
-                connected: false,
-                score: 0,
-            },
-        );
+            nickname,
+            token_hash,
+            status: PlayerStatus::Active,
+            connected: false,
+            score: 0,
+        });
         Ok(())
     }
 
-    /// Undoes `add_player` for a join that could not be stored.
+    /// Gives the player the next seat (or back its own, for an id already seated).
+    fn seat(&mut self, player: Player) {
+        match self.seat_of.get(&player.id) {
+            Some(&seat) => self.players[seat] = Some(player),
+            None => {
+                self.seat_of.insert(player.id, self.players.len());
+                self.players.push(Some(player));
+            }
+        }
+    }
+
+    /// Undoes `add_player` for a join that could not be stored. Its seat stays empty.
     pub fn forget_player(&mut self, id: Uuid) {
-        if let Some(p) = self.players.remove(&id) {
+        let Some(seat) = self.seat_of.remove(&id) else {
+            return;
+        };
+        if let Some(p) = self.players.get_mut(seat).and_then(Option::take) {
             self.nickname_owner.remove(&p.nickname.key());
             self.token_owner.remove(&p.token_hash);
+        }
+        for list in &mut self.answers {
+            if let Some(k) = list.get_mut(seat) {
+                *k = None;
+            }
         }
     }
 
     pub fn set_connected(&mut self, id: Uuid, connected: bool) {
-        if let Some(p) = self.players.get_mut(&id) {
+        if let Some(p) = self.player_mut(id) {
             p.connected = connected && p.status == PlayerStatus::Active;
         }
     }
@@ -403,7 +497,7 @@ impl Game {
     /// A player leaves or is kicked: out of the roster, nickname free, token dead; accepted
     /// answers stay counted (rule 9). Returns false if the player was already gone.
     pub fn remove_player(&mut self, id: Uuid, how: PlayerStatus) -> bool {
-        let Some(p) = self.players.get_mut(&id) else {
+        let Some(p) = self.player_mut(id) else {
             return false;
         };
         if p.status != PlayerStatus::Active {
@@ -426,14 +520,18 @@ impl Game {
         if self.phase != Phase::Question {
             return false;
         }
-        let mut connected = self.active_players().filter(|p| p.connected).peekable();
+        let mut connected = self
+            .players
+            .iter()
+            .enumerate()
+            .filter_map(|(seat, p)| Some((seat, p.as_ref()?)))
+            .filter(|(_, p)| p.status == PlayerStatus::Active && p.connected)
+            .peekable();
         connected.peek().is_some()
-            && connected.all(|p| {
+            && connected.all(|(seat, _)| {
                 // Only stored answers count: a pending write may still fail, and its player may
                 // then answer again.
-                self.answers[round.index]
-                    .get(&p.id)
-                    .is_some_and(|a| a.durable)
+                self.kept(seat, round.index).is_some_and(|k| k.durable)
             })
     }
 
@@ -448,8 +546,14 @@ impl Game {
         choice: i64,
         received_at: Millis,
     ) -> Result<Answer, Rejection> {
-        let answer = self.judge(player, question, choice, received_at)?;
-        self.answers[answer.question].insert(answer.player_id, answer.clone());
+        let (seat, answer) = self.judge(player, question, choice, received_at)?;
+        let kept = Kept::of(&answer).ok_or(Rejection::InvalidChoice)?;
+        let roster = self.players.len();
+        let list = &mut self.answers[answer.question];
+        if list.len() < roster {
+            list.resize(roster, None);
+        }
+        list[seat] = Some(kept);
         Ok(answer)
     }
 
@@ -459,10 +563,10 @@ impl Game {
         question: i64,
         choice: i64,
         received_at: Millis,
-    ) -> Result<Answer, Rejection> {
-        let player = player
-            .and_then(|id| self.players.get(&id))
-            .filter(|p| p.status == PlayerStatus::Active)
+    ) -> Result<(Seat, Answer), Rejection> {
+        let (seat, player) = player
+            .and_then(|id| Some((*self.seat_of.get(&id)?, self.player(id)?)))
+            .filter(|(_, p)| p.status == PlayerStatus::Active)
             .ok_or(Rejection::NotJoined)?;
         let round = match (self.phase, self.round.as_ref()) {
             (Phase::Lobby | Phase::Finished, _) | (_, None) => return Err(Rejection::NotOpen),
@@ -489,7 +593,7 @@ impl Game {
             .ok()
             .filter(|c| *c < spec.choices.len())
             .ok_or(Rejection::InvalidChoice)?;
-        if self.answers[round.index].contains_key(&player.id) {
+        if self.kept(seat, round.index).is_some() {
             return Err(Rejection::AlreadyAnswered);
         }
         let response_ms = (received_at - round.started_at - round.paused_ms).max(0);
@@ -499,7 +603,7 @@ impl Game {
         } else {
             0
         };
-        Ok(Answer {
+        let answer = Answer {
             id: Uuid::new_v4(),
             player_id: player.id,
             question: round.index,
@@ -509,18 +613,15 @@ impl Game {
             correct,
             points,
             durable: false,
-        })
+        };
+        Ok((seat, answer))
     }
 
     /// The answer's row is committed: it may be acknowledged.
     pub fn confirm_answer(&mut self, player: Uuid, question: usize, id: Uuid) -> bool {
-        match self
-            .answers
-            .get_mut(question)
-            .and_then(|a| a.get_mut(&player))
-        {
-            Some(a) if a.id == id => {
-                a.durable = true;
+        match self.kept_mut(player, question) {
+            Some(Some(k)) if k.id == id => {
+                k.durable = true;
                 true
             }
             _ => false,
@@ -529,12 +630,10 @@ impl Game {
 
     /// The answer could not be stored: as if it never came, so the player may answer again.
     pub fn discard_answer(&mut self, player: Uuid, question: usize, id: Uuid) {
-        if let Some(answers) = self.answers.get_mut(question)
-            && answers
-                .get(&player)
-                .is_some_and(|a| a.id == id && !a.durable)
+        if let Some(slot) = self.kept_mut(player, question)
+            && slot.is_some_and(|k| k.id == id && !k.durable)
         {
-            answers.remove(&player);
+            *slot = None;
         }
     }
 
@@ -635,11 +734,7 @@ impl Game {
             _ => return Err(self.refuse("reveal")),
         };
         self.phase = Phase::Reveal;
-        for a in self.answers[index].values().filter(|a| a.durable) {
-            if let Some(p) = self.players.get_mut(&a.player_id) {
-                p.score += i64::from(a.points);
-            }
-        }
+        self.add_points_of(index);
         Ok(self.outcome(index))
     }
 
@@ -649,8 +744,10 @@ impl Game {
         let spec = &self.quiz.questions[question];
         let mut distribution = vec![0u32; spec.choices.len()];
         let mut answered = 0;
-        for a in self.answers_to(question).filter(|a| a.durable) {
-            distribution[a.choice] += 1;
+        for (_, k) in self.kept_answers(question).filter(|(_, k)| k.durable) {
+            if let Some(n) = distribution.get_mut(usize::from(k.choice)) {
+                *n += 1;
+            }
             answered += 1;
         }
         RevealOutcome {
@@ -690,6 +787,20 @@ impl Game {
         }
     }
 
+    /// Adds the points of a question's stored answers to their players' scores.
+    fn add_points_of(&mut self, question: usize) {
+        let Some(list) = self.answers.get(question) else {
+            return;
+        };
+        for (seat, k) in list.iter().enumerate() {
+            if let (Some(k), Some(Some(p))) = (k, self.players.get_mut(seat))
+                && k.durable
+            {
+                p.score += i64::from(k.points);
+            }
+        }
+    }
+
     fn finish(&mut self, now: Millis) {
         self.phase = Phase::Finished;
         self.finished_at = Some(now);
@@ -708,26 +819,31 @@ impl Game {
                 game.nickname_owner.insert(p.nickname.key(), p.id);
                 game.token_owner.insert(p.token_hash.clone(), p.id);
             }
-            game.players.insert(
-                p.id,
-                Player {
-                    connected: false,
-                    score: 0,
-                    ..p
-                },
-            );
+            game.seat(Player {
+                connected: false,
+                score: 0,
+                ..p
+            });
         }
+        let roster = game.players.len();
         for a in state.answers {
-            if a.question < game.answers.len() {
-                game.answers[a.question].insert(a.player_id, Answer { durable: true, ..a });
+            // Answers are stored after their player (one ordered writer), so every stored
+            // answer has a seat; one without could not be shown in any result either.
+            let (Some(&seat), Some(kept)) = (game.seat_of.get(&a.player_id), Kept::of(&a)) else {
+                continue;
+            };
+            if let Some(list) = game.answers.get_mut(a.question) {
+                if list.len() < roster {
+                    list.resize(roster, None);
+                }
+                list[seat] = Some(Kept {
+                    durable: true,
+                    ..kept
+                });
             }
         }
         for q in state.revealed_questions {
-            for a in game.answers.get(q).into_iter().flat_map(|m| m.values()) {
-                if let Some(p) = game.players.get_mut(&a.player_id) {
-                    p.score += i64::from(a.points);
-                }
-            }
+            game.add_points_of(q);
         }
         game.phase = state.phase;
         game.round = state.round;

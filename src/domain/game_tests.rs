@@ -91,7 +91,7 @@ fn submit(g: &mut Game, player: Uuid, choice: i64, at: Millis) -> Result<Answer,
 fn accept(g: &mut Game, player: Uuid, choice: i64, at: Millis) -> Answer {
     let a = submit(g, player, choice, at).expect("accepted");
     assert!(g.confirm_answer(player, a.question, a.id));
-    g.answer_of(player, a.question).expect("recorded").clone()
+    g.answer_of(player, a.question).expect("recorded")
 }
 
 fn score(g: &Game, player: Uuid) -> i64 {
@@ -1090,7 +1090,7 @@ fn an_accepted_answer_records_what_was_judged() {
         ),
         (ann, 0, RIGHT as usize, T0 + 2_000, 2_000, true, false)
     );
-    assert_eq!(g.answer_of(ann, 0), Some(&a));
+    assert_eq!(g.answer_of(ann, 0), Some(a));
 }
 
 #[test]
@@ -1634,7 +1634,7 @@ fn rule_10_all_answered_counts_only_durable_answers() {
 // ----- leaderboard -------------------------------------------------------------------------
 
 fn set_score(g: &mut Game, id: Uuid, score: i64) {
-    g.players.get_mut(&id).expect("player").score = score;
+    g.player_mut(id).expect("player").score = score;
 }
 
 #[test]
@@ -1932,4 +1932,85 @@ fn rank_of_agrees_with_the_leaderboard_and_outcome_with_the_reveal() {
     assert_eq!(g.rank_of(dan), Some(3));
     assert!(g.remove_player(dan, PlayerStatus::Left));
     assert_eq!(g.rank_of(dan), None, "a player who left has no rank");
+}
+
+// ----- answers kept by seat ----------------------------------------------------------------
+
+#[test]
+fn a_kept_answer_is_40_bytes() {
+    // The point of keeping answers by seat: at 2,000 players and 10 questions the map by
+    // player took 1.8 KiB per player (docs/benchmarks.md). Growing this costs every answer.
+    assert!(std::mem::size_of::<Option<Kept>>() <= 40);
+}
+
+#[test]
+fn players_who_join_after_the_first_answers_answer_like_everyone() {
+    let mut g = started(2);
+    let ann = join(&mut g, "ann");
+    accept(&mut g, ann, RIGHT, T0 + 100);
+    // Joined once the question's answers were sized to a roster of one.
+    let bob = join(&mut g, "bob");
+    let cat = join(&mut g, "cat");
+    let b = accept(&mut g, bob, WRONG, T0 + 200);
+    assert_eq!(
+        submit(&mut g, bob, RIGHT, T0 + 250),
+        Err(Rejection::AlreadyAnswered)
+    );
+    assert_eq!(
+        (b.player_id, b.question, b.choice),
+        (bob, 0, WRONG as usize)
+    );
+    assert_eq!(g.answer_of(cat, 0), None);
+    assert_eq!(g.durable_count(0), 2);
+    let mut whose: Vec<Uuid> = g.answers_to(0).map(|a| a.player_id).collect();
+    whose.sort();
+    let mut expected = vec![ann, bob];
+    expected.sort();
+    assert_eq!(whose, expected);
+    g.close(CloseReason::Locked, T0 + 300).expect("close");
+    let out = g.reveal(T0 + 310).expect("reveal");
+    assert_eq!(
+        (out.answered, out.distribution.clone()),
+        (2, vec![0, 1, 1, 0])
+    );
+    assert!(score(&g, ann) > 0);
+    assert_eq!(score(&g, bob), 0);
+}
+
+#[test]
+fn a_forgotten_join_leaves_an_empty_seat_and_the_others_keep_theirs() {
+    let mut g = started(1);
+    let ann = join(&mut g, "ann");
+    let ghost = Uuid::new_v4();
+    g.add_player(ghost, nick("ghost"), token("ghost"))
+        .expect("join");
+    let bob = join(&mut g, "bob");
+    accept(&mut g, ann, RIGHT, T0 + 100);
+    g.forget_player(ghost);
+    assert_eq!(
+        g.submit_answer(Some(ghost), 0, RIGHT, T0 + 150),
+        Err(Rejection::NotJoined)
+    );
+    let b = accept(&mut g, bob, RIGHT, T0 + 200);
+    assert_eq!(g.answer_of(bob, 0), Some(b));
+    assert_eq!(g.players().count(), 2);
+    assert_eq!(g.durable_count(0), 2);
+    assert!(g.all_connected_answered());
+}
+
+#[test]
+fn a_discarded_answer_frees_the_seat_for_another_try() {
+    let mut g = started(1);
+    let ann = join(&mut g, "ann");
+    let first = submit(&mut g, ann, WRONG, T0 + 100).expect("accepted");
+    assert_eq!(g.pending_count(0), 1);
+    g.discard_answer(ann, 0, first.id);
+    assert_eq!((g.pending_count(0), g.answer_of(ann, 0)), (0, None));
+    let second = accept(&mut g, ann, RIGHT, T0 + 200);
+    assert_ne!(second.id, first.id);
+    assert!(
+        !g.confirm_answer(ann, 0, first.id),
+        "the discarded one is gone"
+    );
+    assert_eq!(g.durable_count(0), 1);
 }
