@@ -3,8 +3,8 @@
 //! and the records once the tasks end.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::{SinkExt, StreamExt};
@@ -98,12 +98,35 @@ pub struct Shared {
     pub settled: AtomicUsize,
     /// Per question, the common burst instant (server clock, µs); `i64::MIN` until set.
     pub burst_at: Vec<AtomicI64>,
+    /// (round trip, offset) of the ping with the shortest round trip so far, µs.
+    best_ping: Mutex<Option<(i64, i64)>>,
     revealed: Vec<AtomicBool>,
     game_over: Vec<AtomicBool>,
     events: mpsc::UnboundedSender<Event>,
 }
 
 impl Shared {
+    /// Records one socket's ping; the shortest round trip's offset is the one every socket
+    /// plans with (all share this process's clock; a slow ping's estimate is off by up to half
+    /// its round trip, 45 ms under load).
+    pub fn note_ping(&self, rtt_us: i64, offset_us: i64) {
+        let mut best = self
+            .best_ping
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if best.is_none_or(|(rtt, _)| rtt_us < rtt) {
+            *best = Some((rtt_us, offset_us));
+        }
+    }
+
+    /// Server clock minus client clock, µs, from the best ping so far (0 before any).
+    pub fn offset_us(&self) -> i64 {
+        self.best_ping
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .map_or(0, |(_, offset)| offset)
+    }
+
     pub fn new(
         rooms: usize,
         players: usize,
@@ -128,6 +151,7 @@ impl Shared {
             players: rooms * players,
             settled: AtomicUsize::new(0),
             burst_at: (0..questions).map(|_| AtomicI64::new(i64::MIN)).collect(),
+            best_ping: Mutex::new(None),
             revealed: (0..rooms * questions)
                 .map(|_| AtomicBool::new(false))
                 .collect(),
@@ -426,6 +450,7 @@ async fn play(ctx: &RunCtx, spec: &PlayerSpec, rep: &mut PlayerReport, mut ws: W
                             // server_time is whole ms, truncated: its middle is +500 µs.
                             let server_us = m.server_time.unwrap_or(0) * 1000 + 500;
                             rep.offset_us = server_us - (ping_sent + now) / 2;
+                            sh.note_ping(now - ping_sent, rep.offset_us);
                             sh.joined.fetch_add(1, Relaxed);
                             sh.settled.fetch_add(1, Relaxed);
                             continue;
@@ -498,7 +523,8 @@ fn on_message(
                 }
             };
             let target = target.min(deadline_at * 1000 - 20_000);
-            let at = sh.clock.instant_at(target - rep.offset_us);
+            // Every player has its pong before the start, so this is the best of them all.
+            let at = sh.clock.instant_at(target - sh.offset_us());
             *plan = Some(Plan {
                 question: q,
                 choice: rng.random_range(0..CHOICES),
@@ -706,4 +732,25 @@ async fn host_socket(
         let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(None)).await;
     }
     rep
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_planned_with_the_offset_of_the_shortest_ping() {
+        let (events, _rx) = mpsc::unbounded_channel();
+        let sh = Shared::new(1, 3, 1, events);
+        assert_eq!(
+            sh.offset_us(),
+            0,
+            "no ping yet: the clocks are taken as equal"
+        );
+        sh.note_ping(900, -400);
+        sh.note_ping(90_000, 45_000); // a slow ping under load: its estimate is far off
+        sh.note_ping(300, 100);
+        sh.note_ping(300, 7_000); // no shorter: the first one of that length stays
+        assert_eq!(sh.offset_us(), 100);
+    }
 }
