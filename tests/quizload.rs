@@ -509,54 +509,68 @@ fn the_floor_server_sends_every_socket_every_deadline_and_the_client_measures_it
     }
 
     let (connections, rounds) = (30_u64, 3_u64);
-    let out = quizload_sync(&[
-        "floor",
-        "--url",
-        &format!("ws://{addr}"),
-        "--connections",
-        &connections.to_string(),
-        "--rounds",
-        &rounds.to_string(),
-        "--period-ms",
-        "300",
-        "--server-pid",
-        &server.0.id().to_string(),
-        "--json",
-    ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}; stdout: {stdout}; stderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let s: Value = serde_json::from_str(&stdout).expect("one JSON object on stdout");
-    assert_eq!(s["ok"], json!(true), "{s}");
-    assert_eq!(uint(&s, "/connected"), connections, "{s}");
-    assert_eq!(uint(&s, "/frames_expected"), connections * rounds, "{s}");
-    assert_eq!(uint(&s, "/frames_received"), connections * rounds, "{s}");
-    for figure in ["/lateness_client", "/lateness_server"] {
+    // Twice against the same server: a floor server serves run after run alike.
+    for run in 1..=2 {
+        let out = quizload_sync(&[
+            "floor",
+            "--url",
+            &format!("ws://{addr}"),
+            "--connections",
+            &connections.to_string(),
+            "--rounds",
+            &rounds.to_string(),
+            "--period-ms",
+            "300",
+            "--server-pid",
+            &server.0.id().to_string(),
+            "--json",
+        ]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(
-            uint(&s, &format!("{figure}/count")),
+            out.status.code(),
+            Some(0),
+            "{}; stdout: {stdout}; stderr: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let s: Value = serde_json::from_str(&stdout).expect("one JSON object on stdout");
+        assert_eq!(s["ok"], json!(true), "run {run}: {s}");
+        assert_eq!(uint(&s, "/connected"), connections, "run {run}: {s}");
+        assert_eq!(
+            uint(&s, "/frames_expected"),
             connections * rounds,
-            "{s}"
+            "run {run}: {s}"
         );
-        let (min, p99, max) = (
-            float(&s, &format!("{figure}/min")),
-            float(&s, &format!("{figure}/p99")),
-            float(&s, &format!("{figure}/max")),
+        assert_eq!(
+            uint(&s, "/frames_received"),
+            connections * rounds,
+            "run {run}: {s}"
         );
-        // Nothing arrives before its deadline, and a small run is not seconds late.
+        for figure in ["/lateness_client", "/lateness_server"] {
+            assert_eq!(
+                uint(&s, &format!("{figure}/count")),
+                connections * rounds,
+                "run {run}: {s}"
+            );
+            let (min, p99, max) = (
+                float(&s, &format!("{figure}/min")),
+                float(&s, &format!("{figure}/p99")),
+                float(&s, &format!("{figure}/max")),
+            );
+            // Nothing arrives before its deadline, and a small run is not seconds late.
+            assert!(
+                0.0 <= min && min <= p99 && p99 <= max && max < 1000.0,
+                "run {run}, {figure}: {s}"
+            );
+        }
+        // The server's memory was read before connecting and at the peak.
         assert!(
-            0.0 <= min && min <= p99 && p99 <= max && max < 1000.0,
-            "{figure}: {s}"
+            uint(&s, "/rss_peak_kib") >= uint(&s, "/rss_before_kib"),
+            "run {run}: {s}"
+        );
+        assert!(
+            float(&s, "/rss_per_connection_kib") >= 0.0,
+            "run {run}: {s}"
         );
     }
-    // The server's memory was read before connecting and at the peak.
-    assert!(
-        uint(&s, "/rss_peak_kib") >= uint(&s, "/rss_before_kib"),
-        "{s}"
-    );
-    assert!(float(&s, "/rss_per_connection_kib") >= 0.0, "{s}");
 }

@@ -126,11 +126,10 @@ async fn fire_rounds(registry: Registry, rounds: u32, period_ms: u32) {
             r#"{{"type":"time_up","round":{round},"deadline_at":{deadline_at},"server_time":{}}}"#,
             wall_ms()
         ));
-        for tx in registry
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-        {
+        let mut sockets = registry.lock().unwrap_or_else(PoisonError::into_inner);
+        // Sockets of earlier runs are gone: forget them, so a server serves many runs alike.
+        sockets.retain(|tx| !tx.is_closed());
+        for tx in sockets.iter() {
             let _ = tx.try_send(frame.clone());
         }
     }
