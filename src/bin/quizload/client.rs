@@ -224,13 +224,18 @@ impl Incoming<'_> {
     }
 }
 
-async fn connect(url: &str) -> Result<Ws, String> {
-    // Small buffers: tungstenite's defaults (128 KiB each way) would cost GiBs at 19,000
-    // sockets; write_buffer_size 0 writes every frame at once.
-    let config = WebSocketConfig::default()
+/// Small buffers: tungstenite's defaults (128 KiB each way) would cost GiBs at 19,000 sockets;
+/// write_buffer_size 0 writes every frame at once. Also the floor server's (issue 5's
+/// reference has a 4 KiB read buffer).
+pub fn small_buffers() -> WebSocketConfig {
+    WebSocketConfig::default()
         .read_buffer_size(4096)
-        .write_buffer_size(0);
-    let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
+        .write_buffer_size(0)
+}
+
+/// Opens a WebSocket with small buffers and Nagle off.
+pub async fn connect(url: &str) -> Result<Ws, String> {
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(small_buffers()), true)
         .await
         .map_err(|e| format!("connect: {e}"))?;
     Ok(ws)

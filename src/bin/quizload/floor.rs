@@ -17,22 +17,14 @@ use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::args::FloorArgs;
-use crate::client::Clock;
+use crate::client::{Clock, Ws, connect, small_buffers};
 use crate::server::Sampler;
 use crate::stats::{Dist, summarize};
 
 /// What the client sends on its control socket to start the rounds.
 const START: &str = "start";
-
-fn small_buffers() -> WebSocketConfig {
-    // The reference: a 4 KiB read buffer (tungstenite's default is 128 KiB).
-    WebSocketConfig::default()
-        .read_buffer_size(4096)
-        .write_buffer_size(0)
-}
 
 type Registry = Arc<Mutex<Vec<mpsc::Sender<Message>>>>;
 
@@ -179,16 +171,12 @@ pub struct FloorSummary {
 
 /// `quizload floor`: connects, runs the rounds, reports.
 pub async fn measure(args: FloorArgs) -> ExitCode {
-    let sampler = match args.server_pid {
-        Some(pid) => {
-            let s = Sampler::start(pid).await;
-            if s.sample().is_none() {
-                eprintln!("quizload floor: cannot read /proc/{pid}: is the server's pid right?");
-                return ExitCode::from(2);
-            }
-            Some(s)
+    let sampler = match Sampler::start_for(args.server_pid).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("quizload floor: {e}");
+            return ExitCode::from(2);
         }
-        None => None,
     };
     let rss_before = sampler.as_ref().and_then(|s| s.sample()).map(|r| r.rss_kib);
     // The control socket starts the rounds; it gets the frames too, read and not counted.
@@ -295,15 +283,6 @@ pub async fn measure(args: FloorArgs) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
-}
-
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
-
-async fn connect(url: &str) -> Result<Ws, String> {
-    tokio_tungstenite::connect_async_with_config(url, Some(small_buffers()), true)
-        .await
-        .map(|(ws, _)| ws)
-        .map_err(|e| format!("connect: {e}"))
 }
 
 /// Reads until the server says it is done (or the socket ends).

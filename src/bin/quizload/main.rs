@@ -119,18 +119,12 @@ async fn run(args: Args) -> ExitCode {
     ));
     let (abort_tx, abort_rx) = watch::channel(false);
 
-    let sampler = match args.server_pid {
-        Some(pid) => {
-            let s = Sampler::start(pid).await;
-            if s.sample().is_none() {
-                eprintln!(
-                    "quizload: cannot read /proc/{pid}/status and /proc/{pid}/stat: is the server's pid right?"
-                );
-                return ExitCode::from(2);
-            }
-            Some(s)
+    let sampler = match Sampler::start_for(args.server_pid).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("quizload: {e}");
+            return ExitCode::from(2);
         }
-        None => None,
     };
     let progress = tokio::spawn(progress(shared.clone(), sampler.clone(), total));
 

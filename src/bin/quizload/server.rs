@@ -133,7 +133,21 @@ pub struct Sampler {
 }
 
 impl Sampler {
-    pub async fn start(pid: u32) -> Arc<Sampler> {
+    /// Starts sampling `--server-pid` when given, after checking that it can be read.
+    pub async fn start_for(pid: Option<u32>) -> Result<Option<Arc<Sampler>>, String> {
+        let Some(pid) = pid else {
+            return Ok(None);
+        };
+        let s = Sampler::start(pid).await;
+        if s.sample().is_none() {
+            return Err(format!(
+                "cannot read /proc/{pid}/status and /proc/{pid}/stat: is the server's pid right?"
+            ));
+        }
+        Ok(Some(s))
+    }
+
+    async fn start(pid: u32) -> Arc<Sampler> {
         let sampler = Arc::new(Sampler {
             pid,
             clk_tck: clock_ticks().await,
