@@ -88,27 +88,42 @@ async fn run_ok(app: &TestApp, run: &Run) -> Value {
     let args = run.args(app);
     let started = Instant::now();
     let out = quizload(&args).await;
-    let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     eprintln!(
         "quizload ran {:.1} s: {}",
         started.elapsed().as_secs_f64(),
         args.join(" ")
     );
+    let summary = summary_of(&out);
+    // Progress lines only: no error and no warning (they start with "quizload:").
+    assert!(
+        !stderr.contains("quizload:"),
+        "quizload complained on stderr:\n{stderr}"
+    );
+    summary
+}
+
+/// Asserts that quizload exited 0 with one JSON object on stdout, and returns that object.
+fn summary_of(out: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         out.status.code(),
         Some(0),
         "quizload failed ({}).\nstdout:\n{stdout}\nstderr:\n{stderr}",
         out.status
     );
-    // Progress lines only: no error and no warning (they start with "quizload:").
-    assert!(
-        !stderr.contains("quizload:"),
-        "quizload complained on stderr:\n{stderr}"
-    );
     serde_json::from_str(&stdout).unwrap_or_else(|e| {
         panic!("stdout is not one JSON object ({e}):\n{stdout}\nstderr:\n{stderr}")
     })
+}
+
+/// A port nothing listened on a moment ago.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 fn at<'a>(s: &'a Value, ptr: &str) -> &'a Value {
@@ -434,6 +449,23 @@ fn bad_arguments_exit_2_with_a_message_that_names_the_flag() {
             ][..],
             "--burst-window-ms must be shorter than --time-limit-ms",
         ),
+        (&["floor"][..], "floor: --connections is required"),
+        (
+            &["floor", "--connections", "0"][..],
+            "--connections must be between 1 and 1000000, not 0",
+        ),
+        (
+            &["floor", "--connections", "5", "--url", "http://127.0.0.1:1"][..],
+            "floor: --url must be ws://host:port, not \"http://127.0.0.1:1\"",
+        ),
+        (
+            &["floor", "--connections", "5", "--period-ms", "10"][..],
+            "--period-ms must be between 100 and 600000, not 10",
+        ),
+        (
+            &["floor-server", "--port", "1"][..],
+            "floor-server: unknown argument \"--port\"",
+        ),
     ] {
         assert_usage_error(args, message);
         assert_usage_error(args, hint);
@@ -452,10 +484,7 @@ fn bad_arguments_exit_2_with_a_message_that_names_the_flag() {
 #[test]
 fn a_server_that_does_not_answer_exits_2() {
     // A port that was free a moment ago: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
+    let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
     let out = quizload_sync(&["--url", &url, "--rooms", "1", "--players", "1", "--json"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -488,10 +517,7 @@ impl Drop for Killed {
 
 #[test]
 fn the_floor_server_sends_every_socket_every_deadline_and_the_client_measures_it() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
+    let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let server = Killed(
         std::process::Command::new(QUIZLOAD)
@@ -525,15 +551,7 @@ fn the_floor_server_sends_every_socket_every_deadline_and_the_client_measures_it
             &server.0.id().to_string(),
             "--json",
         ]);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}; stdout: {stdout}; stderr: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let s: Value = serde_json::from_str(&stdout).expect("one JSON object on stdout");
+        let s = summary_of(&out);
         assert_eq!(s["ok"], json!(true), "run {run}: {s}");
         assert_eq!(uint(&s, "/connected"), connections, "run {run}: {s}");
         assert_eq!(
@@ -573,4 +591,42 @@ fn the_floor_server_sends_every_socket_every_deadline_and_the_client_measures_it
             "run {run}: {s}"
         );
     }
+}
+
+#[test]
+fn the_floor_says_what_is_wrong_when_it_cannot_run() {
+    // Nothing listens: the client cannot connect.
+    let url = format!("ws://127.0.0.1:{}", free_port());
+    let out = quizload_sync(&["floor", "--url", &url, "--connections", "3"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}; {stderr}", out.status);
+    assert!(
+        stderr.contains(&format!("quizload floor: {url}: connect:")),
+        "{stderr}"
+    );
+
+    // The port is taken: the server cannot listen.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let addr = taken.local_addr().expect("its address").to_string();
+    let out = quizload_sync(&["floor-server", "--addr", &addr]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}; {stderr}", out.status);
+    assert!(
+        stderr.contains(&format!("quizload floor-server: cannot listen on {addr}")),
+        "{stderr}"
+    );
+
+    // A pid that is no process: nothing to sample.
+    let out = quizload_sync(&[
+        "floor",
+        "--url",
+        &url,
+        "--connections",
+        "3",
+        "--server-pid",
+        "4000000000",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}; {stderr}", out.status);
+    assert!(stderr.contains("is the server's pid right?"), "{stderr}");
 }
