@@ -387,13 +387,6 @@ impl Game {
         Some(self.kept(seat, question)?.answer(player, question))
     }
 
-    pub fn answers_to(&self, question: usize) -> impl Iterator<Item = Answer> {
-        self.kept_answers(question).filter_map(move |(seat, k)| {
-            let player = self.players.get(seat)?.as_ref()?;
-            Some(k.answer(player.id, question))
-        })
-    }
-
     /// Accepted answers to a question that are already durable (acknowledged).
     pub fn durable_count(&self, question: usize) -> usize {
         self.kept_answers(question)
