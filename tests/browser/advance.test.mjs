@@ -5,7 +5,7 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { DESKTOP, endRoom, launch, newPage, rest, see, sleep } from './helpers.mjs';
+import { DESKTOP, endRoom, hostAction, launch, newPage, rest, see, sleep } from './helpers.mjs';
 
 const AUTO_ADVANCE_MS = 30000;
 
@@ -42,7 +42,7 @@ describe('the auto-advance countdown on the host screen', { concurrency: false }
         settings: { auto_advance_ms: AUTO_ADVANCE_MS },
       },
     });
-    const host = (action) => rest('POST', `/api/rooms/${room.code}/${action}`, { token: room.host_token });
+    const host = (action) => hostAction(room, action);
     const page = await newPage(browser, DESKTOP, errors);
     // The host page finds its key where it keeps it after creating a game.
     await page.addInitScript(

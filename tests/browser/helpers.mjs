@@ -102,9 +102,14 @@ export async function rest(method, path, { token, body, status = 200 } = {}) {
   return text ? JSON.parse(text) : null;
 }
 
+/** A host control (`start`, `next`, `lock`, `end`, ...) on a room a test created. */
+export function hostAction(room, action) {
+  return rest('POST', `/api/rooms/${room.code}/${action}`, { token: room.host_token });
+}
+
 /** Ends a room a test created: unfinished rooms come back on every server start. */
 export async function endRoom(room) {
-  if (room) await rest('POST', `/api/rooms/${room.code}/end`, { token: room.host_token }).catch(() => {});
+  if (room) await hostAction(room, 'end').catch(() => {});
 }
 
 /** Waits until `predicate()` returns something truthy, and returns it. */

@@ -10,7 +10,7 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { PHONE, endRoom, launch, newPage, rest, see, seeHeading, until } from './helpers.mjs';
+import { PHONE, endRoom, hostAction, launch, newPage, rest, see, seeHeading, until } from './helpers.mjs';
 
 const RESTART_TOAST = 'The server is restarting. Reconnecting…';
 
@@ -42,7 +42,7 @@ describe('a server restart (close 1012) on the player page', { concurrency: fals
         settings: { end_when_all_answered: false },
       },
     });
-    const host = (action) => rest('POST', `/api/rooms/${room.code}/${action}`, { token: room.host_token });
+    const host = (action) => hostAction(room, action);
 
     // Every WebSocket of the page goes through here. Each connection is
     // recorded as { frames: [{ dir: 'in' | 'out', msg }], ... }; the first one
