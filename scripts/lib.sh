@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Small helpers shared by scripts/db.sh and scripts/test.sh (sourced, never run).
+# Small helpers shared by scripts/db.sh, scripts/test.sh and scripts/bench.sh (sourced, never run).
 # It only defines functions: sourcing it changes no shell option and no variable.
 
 # Installs Debian packages, which works only as root (as in CI and on fresh machines).
@@ -33,4 +33,26 @@ qr_http_status() {
     printf "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n" "$2" "$1" >&3
     read -r _ code _ <&3 && printf "%s" "$code"
   ' _ "$1" "$2" 2>/dev/null || true
+}
+
+# The URL $1 with its database replaced by $2 (user, host, port and ?options kept).
+qr_with_db() {
+  local url=${1%%\?*} query='' rest
+  [ "$url" = "$1" ] || query="?${1#*\?}"
+  rest=${url#*://}
+  printf '%s://%s/%s%s\n' "${url%%://*}" "${rest%%/*}" "$2" "$query"
+}
+
+# A TCP port nothing listens on, below Linux's range for outgoing connections.
+qr_free_port() {
+  local port
+  for _ in $(seq 100); do
+    port=$((20000 + RANDOM % 12000))
+    if ! qr_tcp_open 127.0.0.1 "$port"; then
+      echo "$port"
+      return 0
+    fi
+  done
+  echo "no free port found" >&2
+  return 1
 }

@@ -38,7 +38,7 @@ finish() {
   fi
   if [ "$rc" = 0 ]; then
     if [ -n "$accept_db" ] && command -v psql >/dev/null 2>&1; then
-      psql -X -q "$(with_db "$DATABASE_URL" postgres)" -c "drop database if exists $accept_db with (force)" \
+      psql -X -q "$(qr_with_db "$DATABASE_URL" postgres)" -c "drop database if exists $accept_db with (force)" \
         >/dev/null 2>&1 || true
     fi
     printf '\ntest.sh: every step passed\n'
@@ -52,28 +52,6 @@ finish() {
 trap finish EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# The URL $1 with its database replaced by $2 (user, host, port and ?options kept).
-with_db() {
-  local url=${1%%\?*} query='' rest
-  [ "$url" = "$1" ] || query="?${1#*\?}"
-  rest=${url#*://}
-  printf '%s://%s/%s%s\n' "${url%%://*}" "${rest%%/*}" "$2" "$query"
-}
-
-# A TCP port nothing listens on, below Linux's range for outgoing connections.
-free_port() {
-  local port
-  for _ in $(seq 100); do
-    port=$((20000 + RANDOM % 12000))
-    if ! qr_tcp_open 127.0.0.1 "$port"; then
-      echo "$port"
-      return 0
-    fi
-  done
-  echo "no free port found" >&2
-  return 1
-}
 
 section database
 # shellcheck source=scripts/db.sh
@@ -95,11 +73,11 @@ cargo build --release --bin quizroom
 bin=${CARGO_TARGET_DIR:-$root/target}/release/quizroom
 
 section "start server"
-port=$(free_port)
+port=$(qr_free_port)
 base_url=http://127.0.0.1:$port
 # A fresh database of its own, which the server creates and migrates at start.
 accept_db=quizroom_accept_$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
-accept_db_url=$(with_db "$DATABASE_URL" "$accept_db")
+accept_db_url=$(qr_with_db "$DATABASE_URL" "$accept_db")
 server_log=${CARGO_TARGET_DIR:-$root/target}/acceptance-server.log
 # Only the settings the suite expects: everything else at its default (rule: the
 # acceptance suite needs the default tick, frame limit, rate limit and throttle), plus the

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# The benchmarks of docs/benchmarks.md, each from one command: a fresh database and a fresh
+# release server for every quizroom run, JSON kept for every run.
+#
+#   scripts/bench.sh game [quizload args]   one quizroom run, e.g. --rooms 1000 --players 10
+#   scripts/bench.sh floor N [floor args]   the bare WebSocket floor (quizload floor), N sockets
+#   scripts/bench.sh suite [SIZE ...]       the issue's sizes, one summary line per run:
+#     1x1000 1x2000 1000x10   random answers, each between two floor runs of as many sockets
+#     burst2000 burst1000x10  answer bursts of >= 20,000 a second
+#     19x1000                 the ceiling in 19 rooms (the fd limit is 20,000 per process)
+#     1x19000                 the ceiling in one room (not in the default list)
+#   [default: 1x1000 1x2000 1000x10 burst2000 burst1000x10 19x1000, about 10 minutes]
+#
+# Results go to $BENCH_OUT (default target/bench/<date-time>/): NAME.json per run, NAME.log
+# the server's log, summary.txt a line per run. The server runs with scripts/run.sh's
+# MALLOC_MMAP_THRESHOLD_=8192 and MAX_PLAYERS_CAP=20000; SERVER_ENV="K=V ..." adds settings
+# (e.g. ROOMS_THREAD_PRIORITY=normal). Ports: free ones, or BENCH_PORT and BENCH_FLOOR_PORT.
+# python3 prints the summary lines (without it, only the JSON).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'bench.sh: %s\n' "$*" >&2; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
+
+case ${1:-} in
+  game | suite) ;;
+  floor) [ $# -ge 2 ] || usage ;;
+  *) usage ;;
+esac
+
+# One file descriptor per socket, in the server and in quizload; 20,000 is this machine's limit.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 20000 ]; then
+  say "warning: the file-descriptor limit is $(ulimit -n); the big runs need 20000 (ulimit -n)"
+fi
+
+# shellcheck source=scripts/db.sh
+. scripts/db.sh
+# Each run gets a database of its own, dropped first, on the same PostgreSQL.
+bench_db_url=$(qr_with_db "$DATABASE_URL" quizroom_bench)
+admin_db_url=$(qr_with_db "$DATABASE_URL" postgres)
+psql_bin=$(command -v psql || compgen -G '/usr/lib/postgresql/*/bin/psql' | sort -V | tail -n 1) ||
+  { say "error: psql not found (apt-get install postgresql-client)"; exit 2; }
+
+export SQLX_OFFLINE=${SQLX_OFFLINE:-true}
+env -u MALLOC_MMAP_THRESHOLD_ cargo build --release --bin quizroom --bin quizload >&2
+bin=${CARGO_TARGET_DIR:-target}/release
+out=${BENCH_OUT:-${CARGO_TARGET_DIR:-target}/bench/$(date -u +%Y%m%d-%H%M%S)}
+mkdir -p "$out"
+
+addr=127.0.0.1:${BENCH_PORT:-$(qr_free_port)}
+floor_addr=127.0.0.1:${BENCH_FLOOR_PORT:-$(qr_free_port)}
+admin_token=bench-admin-token
+
+server_pid=
+stop_server() {
+  if [ -n "$server_pid" ]; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=
+  fi
+}
+trap stop_server EXIT
+
+# Waits until nothing listens on host:port any more (a previous server's socket).
+wait_port_free() {
+  local i
+  for i in $(seq 50); do qr_tcp_open "${1%:*}" "${1#*:}" || return 0; sleep 0.2; done
+  say "error: something still listens on $1"; exit 2
+}
+
+# game NAME [quizload args]: one quizroom run against a fresh server and database.
+game() {
+  local name=$1; shift
+  wait_port_free "$addr"
+  "$psql_bin" -q "$admin_db_url" -c "DROP DATABASE IF EXISTS quizroom_bench WITH (FORCE)" >/dev/null
+  # shellcheck disable=SC2086 # SERVER_ENV is a list of K=V words
+  env DATABASE_URL="$bench_db_url" ADMIN_TOKEN="$admin_token" QUIZROOM_ADDR="$addr" \
+    RUST_LOG=warn MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-8192}" \
+    MAX_PLAYERS_CAP=20000 ${SERVER_ENV:-} "$bin/quizroom" >"$out/$name.log" 2>&1 &
+  server_pid=$!
+  local i
+  for i in $(seq 150); do
+    [ "$(qr_http_status "${addr#*:}" /healthz)" = 200 ] && break
+    kill -0 "$server_pid" 2>/dev/null || { say "error: the server stopped; see $out/$name.log"; exit 1; }
+    sleep 0.2
+  done
+  say "$name: quizload $*"
+  local rc=0
+  "$bin/quizload" --url "http://$addr" --server-pid "$server_pid" --admin-token "$admin_token" \
+    --connect-concurrency 100 --json "$@" >"$out/$name.json" || rc=$?
+  stop_server
+  summary "$name"
+  return "$rc"
+}
+
+# floor NAME N [floor args]: the floor server and its client.
+floor() {
+  local name=$1 n=$2; shift 2
+  wait_port_free "$floor_addr"
+  "$bin/quizload" floor-server --addr "$floor_addr" 2>/dev/null &
+  server_pid=$!
+  until qr_tcp_open "${floor_addr%:*}" "${floor_addr#*:}"; do sleep 0.1; done
+  say "$name: quizload floor --connections $n $*"
+  local rc=0
+  "$bin/quizload" floor --url "ws://$floor_addr" --server-pid "$server_pid" --connections "$n" \
+    --json "$@" >"$out/$name.json" || rc=$?
+  stop_server
+  summary "$name"
+  return "$rc"
+}
+
+# One line per run from its JSON: the figures the issue's targets are about.
+summary() {
+  command -v python3 >/dev/null 2>&1 || return 0
+  python3 - "$out/$1.json" "$1" <<'EOF' | tee -a "$out/summary.txt"
+import json, sys
+path, name = sys.argv[1], sys.argv[2]
+try:
+    d = json.load(open(path))
+except Exception as e:
+    print(f"{name:<16} no result ({e})"); sys.exit(0)
+if "lateness_client" in d:
+    l = d["lateness_client"]
+    print(f"{name:<16} floor  lateness p50/p99/max {l['p50']:.1f}/{l['p99']:.1f}/{l['max']:.1f} ms"
+          f"  server timer p99 {d['lateness_server']['p99']:.0f} ms"
+          f"  RSS/conn {d['rss_per_connection_kib']:.1f} KiB  ok={d['ok']}")
+else:
+    l, s, a = d["latency_ms"], d["server"], d["answers"]
+    t = d["throughput"]
+    print(f"{name:<16} time_up p50/p99/max {l['time_up_client']['p50']:.1f}/{l['time_up_client']['p99']:.1f}/"
+          f"{l['time_up_client']['max']:.1f} ms  timer p99 {l['time_up_server']['p99']:.0f} ms"
+          f"  ack p99 {l['answer_ack']['p99']:.1f} ms (peak {t['peak_acks_per_s_100ms']}/s in 100 ms)"
+          f"  RSS/player joined/peak {s['rss_per_player_joined_kib']:.1f}/{s['rss_per_player_kib']:.1f} KiB"
+          f"  CPU {s['cpu_game_avg_pct']:.0f}%  lost {a['lost']}  ok={d['ok']}")
+EOF
+}
+
+suite() {
+  local sizes=("$@") rc=0 size
+  [ ${#sizes[@]} -gt 0 ] || sizes=(1x1000 1x2000 1000x10 burst2000 burst1000x10 19x1000)
+  for size in "${sizes[@]}"; do
+    case $size in
+      1x1000) floor floor1000a 1000 || rc=1
+        game 1x1000 --rooms 1 --players 1000 --questions 10 || rc=1
+        floor floor1000b 1000 || rc=1 ;;
+      1x2000) floor floor2000a 2000 || rc=1
+        game 1x2000 --rooms 1 --players 2000 --questions 10 || rc=1
+        floor floor2000b 2000 || rc=1 ;;
+      1000x10) floor floor10000a 10000 || rc=1
+        game 1000x10 --rooms 1000 --players 10 || rc=1
+        floor floor10000b 10000 || rc=1 ;;
+      burst2000) game burst2000 --rooms 1 --players 2000 --answer burst --burst-window-ms 50 --questions 10 || rc=1 ;;
+      burst1000x10) game burst1000x10 --rooms 1000 --players 10 --answer burst --burst-window-ms 450 || rc=1 ;;
+      19x1000) game 19x1000 --rooms 19 --players 1000 || rc=1 ;;
+      1x19000) game 1x19000 --rooms 1 --players 19000 || rc=1 ;;
+      *) say "unknown size $size"; exit 2 ;;
+    esac
+  done
+  say "results in $out (summary.txt: a line per run)"
+  return "$rc"
+}
+
+command=$1
+shift
+case $command in
+  game) game "game-$(date -u +%H%M%S)" "$@" ;;
+  floor) floor "floor-$(date -u +%H%M%S)" "$@" ;;
+  suite) suite "$@" ;;
+esac

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Smoke test of scripts/bench.sh, the command docs/benchmarks.md reproduces its figures with:
+# one tiny quizroom run and one tiny floor run must finish, write their JSON and report ok.
+# The figures themselves are not checked here (speed lives in the benchmark, not in tests).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+export BENCH_OUT=$out
+
+scripts/bench.sh game --rooms 2 --players 3 --questions 2 --time-limit-ms 600
+scripts/bench.sh floor 20 --rounds 2 --period-ms 300
+
+fail() { echo "bench smoke test: $*" >&2; exit 1; }
+[ "$(find "$out" -name 'game-*.json' | wc -l)" = 1 ] || fail "no JSON for the quizroom run"
+[ "$(find "$out" -name 'floor-*.json' | wc -l)" = 1 ] || fail "no JSON for the floor run"
+[ "$(grep -c 'ok=True' "$out/summary.txt")" = 2 ] || fail "summary.txt: $(cat "$out/summary.txt")"
+grep -q 'lost 0' "$out/summary.txt" || fail "the quizroom run lost answers"
+echo "bench smoke test: both runs reported ok"
