@@ -316,7 +316,7 @@ async fn a_paused_room_comes_back_paused_with_its_remaining_time() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_closes_sockets_with_1012_flushes_and_exits_0() {
     let db = TestDb::create().await;
-    let mut srv = Server::start("sigterm_drain", &db.url(), &[]).await;
+    let mut srv = Server::start("sigterm_drain", &db.url(), &[("RUST_LOG", "info")]).await;
     let api = srv.api();
     let room = api
         .create_room(&quiz(
@@ -367,6 +367,13 @@ async fn sigterm_closes_sockets_with_1012_flushes_and_exits_0() {
     let (mut srv, (status, took)) = stopping.await.expect("the SIGTERM task");
     assert!(status.success(), "exit status after SIGTERM: {status}");
     assert!(took <= timeout, "the server took {took:?} to stop");
+    // The log went to a file: plain text for a person or a log shipper, no color codes.
+    let log = std::fs::read_to_string(&srv.log_path).expect("the server log");
+    assert!(
+        log.contains("shutting down: closing sockets and flushing writes"),
+        "{log}"
+    );
+    assert!(!log.contains('\u{1b}'), "color codes in a log file: {log}");
 
     let stored = stored_answers(&db).await;
     for (key, choice) in &acked {
