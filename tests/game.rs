@@ -873,3 +873,42 @@ async fn the_rooms_thread_is_real_time_around_deadlines_where_the_process_may_be
     assert_eq!(policy, Some(0), "SCHED_OTHER");
     app.teardown().await;
 }
+
+/// Frames for host screens only (`player_joined`, `answers_progress`) reach every host screen
+/// of the room, keep reaching the ones left after another closes, and never reach a player.
+#[actix_web::test]
+async fn host_only_frames_reach_every_host_screen_and_no_player() {
+    let app = spawn_app().await;
+    let (code, _, token) = app
+        .create_room(&quiz(
+            &[(0, 20_000, None)],
+            json!({"end_when_all_answered": false}),
+        ))
+        .await;
+    let mut first = app.host(&code, &token).await;
+    let mut second = app.host(&code, &token).await;
+    let mut ann = app.player(&code, "ann").await;
+    for host in [&mut first, &mut second] {
+        let joined = host.wait_for("player_joined", SOON).await;
+        assert_eq!(joined["nickname"], "ann", "{joined}");
+    }
+
+    second.close();
+    second.wait_closed(SOON).await;
+    let _bob = app.player(&code, "bob").await;
+    let joined = first.wait_for("player_joined", SOON).await;
+    assert_eq!(joined["nickname"], "bob", "{joined}");
+
+    app.control(&code, &token, "start").await;
+    ann.wait_for("question", SOON).await;
+    ann.answer_and_wait(0, 1).await;
+    let progress = first.wait_for("answers_progress", SOON).await;
+    assert_eq!(int(&progress, "answered"), 1, "{progress}");
+    assert_eq!(int(&progress, "player_count"), 2, "{progress}");
+
+    ann.settle(Duration::from_millis(200)).await;
+    for kind in ["player_joined", "answers_progress"] {
+        assert!(ann.received(kind).is_empty(), "a player got {kind}");
+    }
+    app.teardown().await;
+}

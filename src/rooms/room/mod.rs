@@ -83,6 +83,9 @@ pub struct Room {
     /// How the delivery task reports a socket it let go.
     undeliverable: Undeliverable,
     conns: HashMap<ConnId, Conn>,
+    /// The host screens among `conns`, kept apart because frames for hosts only (a join, the
+    /// progress after every group commit) would otherwise scan every player's socket.
+    host_conns: Vec<ConnId>,
     /// The socket each connected player currently uses.
     player_conn: HashMap<Uuid, ConnId>,
     settle: SettleFn,
@@ -134,6 +137,7 @@ impl Room {
             deadlines: deps.deadlines.clone(),
             undeliverable,
             conns: HashMap::new(),
+            host_conns: Vec::new(),
             player_conn: HashMap::new(),
             settle,
             deadline_timer: None,
@@ -155,13 +159,21 @@ impl Room {
 
     /// Takes a socket into the room: its frames now go to `tx`, in order.
     fn add_conn(&mut self, conn: ConnId, tx: ConnTx, player: Option<Uuid>) {
+        // A socket joins once (its session refuses a second join), so it is never here yet.
+        debug_assert!(!self.conns.contains_key(&conn));
         self.delivery.attach(conn, tx, self.undeliverable.clone());
+        if player.is_none() {
+            self.host_conns.push(conn);
+        }
         self.conns.insert(conn, Conn { player });
     }
 
     /// Lets go of a socket once the frames queued for it so far are handed over.
     fn remove_conn(&mut self, conn: ConnId) -> Option<Conn> {
         let c = self.conns.remove(&conn)?;
+        if c.player.is_none() {
+            self.host_conns.retain(|h| *h != conn);
+        }
         self.delivery.detach(conn);
         Some(c)
     }
@@ -192,6 +204,11 @@ impl Room {
 
     /// Sends one serialized frame to every socket of an audience.
     fn broadcast(&mut self, text: &ByteString, audience: Audience) {
+        if audience == Audience::Hosts {
+            self.delivery
+                .send_same(self.host_conns.clone(), text.clone());
+            return;
+        }
         let conns = self
             .conns
             .iter()
@@ -890,6 +907,7 @@ impl Actor for Room {
         for (_, reply) in self.deferred.drain(..) {
             let _ = reply.send(Err(ControlError::Gone));
         }
+        self.host_conns.clear();
         for (conn, _) in self.conns.drain() {
             self.delivery
                 .send(conn, Outbound::Close(1000, "the room has closed"));
