@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actix::ArbiterHandle;
 use bytestring::ByteString;
@@ -46,6 +47,8 @@ enum Job {
 #[derive(Clone)]
 pub struct Delivery {
     jobs: mpsc::UnboundedSender<Job>,
+    /// How many sockets the task writes to, kept by the task.
+    sockets: Arc<AtomicUsize>,
 }
 
 struct Outlet {
@@ -57,8 +60,15 @@ impl Delivery {
     /// Starts the delivery task on the rooms' thread. It ends once every handle is dropped.
     pub fn start(rooms_thread: &ArbiterHandle) -> Delivery {
         let (jobs, rx) = mpsc::unbounded_channel();
-        rooms_thread.spawn(run(rx));
-        Delivery { jobs }
+        let sockets = Arc::new(AtomicUsize::new(0));
+        rooms_thread.spawn(run(rx, sockets.clone()));
+        Delivery { jobs, sockets }
+    }
+
+    /// How many sockets of all rooms the task writes to: a broadcast to all of them is the
+    /// most work one moment can bring.
+    pub fn sockets(&self) -> usize {
+        self.sockets.load(Ordering::Relaxed)
     }
 
     fn queue(&self, job: Job) {
@@ -100,13 +110,16 @@ impl Delivery {
 
 struct Outlets {
     by_conn: HashMap<ConnId, Outlet>,
+    /// `by_conn.len()`, for the rooms (`Delivery::sockets`).
+    count: Arc<AtomicUsize>,
     /// Frames handed over since the task last yielded.
     this_turn: usize,
 }
 
-async fn run(mut jobs: mpsc::UnboundedReceiver<Job>) {
+async fn run(mut jobs: mpsc::UnboundedReceiver<Job>, count: Arc<AtomicUsize>) {
     let mut outlets = Outlets {
         by_conn: HashMap::new(),
+        count,
         this_turn: 0,
     };
     while let Some(job) = jobs.recv().await {
@@ -115,11 +128,9 @@ async fn run(mut jobs: mpsc::UnboundedReceiver<Job>) {
                 conn,
                 tx,
                 undeliverable,
-            } => {
-                outlets.by_conn.insert(conn, Outlet { tx, undeliverable });
-            }
+            } => outlets.insert(conn, Outlet { tx, undeliverable }),
             Job::Detach(conn) => {
-                outlets.by_conn.remove(&conn);
+                outlets.remove(conn);
             }
             Job::One(conn, out) => outlets.deliver(conn, out).await,
             Job::Same(conns, text) => {
@@ -137,6 +148,17 @@ async fn run(mut jobs: mpsc::UnboundedReceiver<Job>) {
 }
 
 impl Outlets {
+    fn insert(&mut self, conn: ConnId, outlet: Outlet) {
+        self.by_conn.insert(conn, outlet);
+        self.count.store(self.by_conn.len(), Ordering::Relaxed);
+    }
+
+    fn remove(&mut self, conn: ConnId) -> Option<Outlet> {
+        let outlet = self.by_conn.remove(&conn);
+        self.count.store(self.by_conn.len(), Ordering::Relaxed);
+        outlet
+    }
+
     /// Hands one frame to a socket. A socket that cannot take it is let go at once, so that it
     /// never receives a later frame after missing one; its room is told.
     async fn deliver(&mut self, conn: ConnId, out: Outbound) {
@@ -144,7 +166,7 @@ impl Outlets {
             return;
         };
         if let Err(e) = outlet.tx.try_send(out)
-            && let Some(outlet) = self.by_conn.remove(&conn)
+            && let Some(outlet) = self.remove(conn)
         {
             (outlet.undeliverable)(conn, e);
         }

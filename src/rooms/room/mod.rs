@@ -32,8 +32,24 @@ mod handlers;
 mod views;
 
 /// After a deadline, how long the room still waits for answers that a session read (and
-/// stamped) before the deadline but that had not reached the mailbox yet (rule 3).
+/// stamped) before the deadline but that had not reached the mailbox yet (rule 3), at least.
 const DEADLINE_GRACE: Duration = Duration::from_millis(25);
+/// What writing one small frame to one socket costs the HTTP workers on a small machine (the
+/// floor server measures 8-15 us per socket on this project's 2 cores).
+const SEND_COST_PER_SOCKET: Duration = Duration::from_micros(12);
+/// The longest a reveal waits after its `time_up`, whatever the number of sockets.
+const REVEAL_WAIT_MAX: Duration = Duration::from_millis(300);
+
+/// How long after a deadline's `time_up` the room reveals, `sockets` being how many the server
+/// writes to: the grace for answers in flight, or, when longer, about the time the workers need
+/// to write one frame to every socket. When many rooms reach their deadlines together, building
+/// and writing their personal reveal and leaderboard frames during that time slowed every
+/// `time_up` still being written (1,000 rooms of 10: p99 149-162 ms with 25 ms, 99-103 ms
+/// with 150 ms; docs/benchmarks.md). Players see the reveal a fraction of a second later.
+fn reveal_wait(sockets: usize) -> Duration {
+    let fan_out = SEND_COST_PER_SOCKET.saturating_mul(u32::try_from(sockets).unwrap_or(u32::MAX));
+    fan_out.clamp(DEADLINE_GRACE, REVEAL_WAIT_MAX)
+}
 /// `lobby` messages go out at most this often (rule 12).
 const LOBBY_INTERVAL: Duration = Duration::from_millis(250);
 /// Leaderboard messages carry the top entries only.
@@ -544,7 +560,8 @@ impl Room {
             METRICS
                 .time_up_lateness
                 .observe_ms(now_ms_f64() - round.deadline_at as f64);
-            self.grace_timer = Some(ctx.run_later(DEADLINE_GRACE, |act, ctx| {
+            let wait = reveal_wait(self.delivery.sockets());
+            self.grace_timer = Some(ctx.run_later(wait, |act, ctx| {
                 act.grace_timer = None;
                 act.try_reveal(ctx);
             }));
@@ -913,5 +930,20 @@ impl Actor for Room {
                 .send(conn, Outbound::Close(1000, "the room has closed"));
             self.delivery.detach(conn);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reveal_waits_the_grace_for_a_few_sockets_and_the_fan_out_for_many() {
+        assert_eq!(reveal_wait(0), DEADLINE_GRACE);
+        assert_eq!(reveal_wait(2_000), DEADLINE_GRACE);
+        assert_eq!(reveal_wait(10_000), Duration::from_millis(120));
+        assert_eq!(reveal_wait(19_000), Duration::from_millis(228));
+        assert_eq!(reveal_wait(1_000_000), REVEAL_WAIT_MAX);
+        assert_eq!(reveal_wait(usize::MAX), REVEAL_WAIT_MAX);
     }
 }
