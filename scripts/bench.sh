@@ -12,10 +12,11 @@
 #   [default: 1x1000 1x2000 1000x10 burst2000 burst1000x10 19x1000, about 10 minutes]
 #
 # Results go to $BENCH_OUT (default target/bench/<date-time>/): NAME.json per run, NAME.log
-# the server's log, summary.txt a line per run. The server runs with scripts/run.sh's
-# MALLOC_MMAP_THRESHOLD_=8192 and MAX_PLAYERS_CAP=20000; SERVER_ENV="K=V ..." adds settings
-# (e.g. ROOMS_THREAD_PRIORITY=normal). Ports: free ones, or BENCH_PORT and BENCH_FLOOR_PORT.
-# python3 prints the summary lines (without it, only the JSON).
+# the server's log, summary.txt a line per run, and after a suite summary.md, its tables in
+# the form of docs/benchmarks.md (scripts/bench-table.py DIR... makes them for any folders).
+# The server runs with scripts/run.sh's MALLOC_MMAP_THRESHOLD_=8192 and MAX_PLAYERS_CAP=20000;
+# SERVER_ENV="K=V ..." adds settings (e.g. ROOMS_THREAD_PRIORITY=normal). Ports: free ones, or
+# BENCH_PORT and BENCH_FLOOR_PORT. python3 makes the summaries (without it, only the JSON).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -157,7 +158,10 @@ suite() {
       *) say "unknown size $size"; exit 2 ;;
     esac
   done
-  say "results in $out (summary.txt: a line per run)"
+  if command -v python3 >/dev/null 2>&1; then
+    python3 scripts/bench-table.py "$out" >"$out/summary.md"
+  fi
+  say "results in $out (summary.txt: a line per run; summary.md: the tables of docs/benchmarks.md)"
   return "$rc"
 }
 

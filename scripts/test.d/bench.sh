@@ -17,4 +17,8 @@ fail() { echo "bench smoke test: $*" >&2; exit 1; }
 [ "$(find "$out" -name 'floor-*.json' | wc -l)" = 1 ] || fail "no JSON for the floor run"
 [ "$(grep -c 'ok=True' "$out/summary.txt")" = 2 ] || fail "summary.txt: $(cat "$out/summary.txt")"
 grep -q 'lost 0' "$out/summary.txt" || fail "the quizroom run lost answers"
+# The docs' tables from the same folder: one floor row and one quizroom row with its 0 lost.
+table=$(python3 scripts/bench-table.py "$out")
+[ "$(grep -c '^| 20 |' <<<"$table")" = 1 ] || fail "no floor row: $table"
+grep -q '^| game-.*: 2 × 3, 2 q, random |.* | 0 |$' <<<"$table" || fail "no quizroom row: $table"
 echo "bench smoke test: both runs reported ok"
