@@ -912,3 +912,53 @@ async fn host_only_frames_reach_every_host_screen_and_no_player() {
     }
     app.teardown().await;
 }
+
+/// A room's ticks come one interval apart at a phase of its own, a quarter to a whole interval
+/// after the question opens, and never in the last quarter interval before the deadline.
+#[actix_web::test]
+async fn ticks_come_at_the_rooms_phase_and_not_just_before_the_deadline() {
+    let app = spawn_app().await;
+    let (code, _, token) = app
+        .create_room(&quiz(
+            &[(0, 3_100, None)],
+            json!({"end_when_all_answered": false}),
+        ))
+        .await;
+    let mut ann = app.player(&code, "ann").await;
+    app.control(&code, &token, "start").await;
+    let q = ann.wait_for("question", SOON).await;
+    ann.wait_for("time_up", Duration::from_secs(6)).await;
+    let (started, deadline) = (int(&q, "started_at"), int(&q, "deadline_at"));
+    let at: Vec<i64> = ann
+        .received("tick")
+        .iter()
+        .map(|t| {
+            assert_eq!(
+                int(t, "remaining_ms"),
+                deadline - int(t, "server_time"),
+                "{t}"
+            );
+            int(t, "server_time") - started
+        })
+        .collect();
+    // 3.1 s: ticks at the phase, +1 s and +2 s while they leave 250 ms, so 2 or 3 of them (a
+    // tick at 3 s, 100 ms before the deadline, is the one the quiet rule leaves out).
+    assert!((2..=3).contains(&at.len()), "ticks at {at:?} ms");
+    // Timers may fire a few ms late, never early.
+    assert!(
+        at[0] >= 250 && at[0] < 1_000 + 30,
+        "first tick at {at:?} ms"
+    );
+    for pair in at.windows(2) {
+        assert!(
+            (1_000 - 30..=1_000 + 30).contains(&(pair[1] - pair[0])),
+            "{at:?}"
+        );
+    }
+    let last_remaining = deadline - started - at[at.len() - 1];
+    assert!(
+        last_remaining >= 250 - 30,
+        "a tick {last_remaining} ms before the deadline"
+    );
+    app.teardown().await;
+}
