@@ -55,26 +55,6 @@ const LOBBY_INTERVAL: Duration = Duration::from_millis(250);
 /// Leaderboard messages carry the top entries only.
 const LEADERBOARD_TOP: usize = 10;
 
-/// When after a question opens (or resumes) a room's ticks fall within each interval: from a
-/// quarter of the interval to its end, a different moment for each room (from its random id).
-/// Rooms started together (a conference's many rooms started at once) would otherwise tick at
-/// the same instant and the server would write every player's tick at once, every second;
-/// answers arriving then waited for that fan-out (1,000 rooms of 10 answering across the ticks:
-/// ack p99 69 ms, between them 13 ms; docs/benchmarks.md).
-fn tick_phase(room: Uuid, tick: Duration) -> Duration {
-    let tick_ms = tick.as_millis().max(1);
-    let quarter = tick_ms / 4;
-    let spread = (tick_ms - quarter).max(1);
-    let phase = quarter + room.as_u128() % spread;
-    Duration::from_millis(u64::try_from(phase).unwrap_or(u64::MAX))
-}
-
-/// No tick in the last quarter interval before a deadline: the deadline's own `time_up` is
-/// about to go to every player, and a tick written just before would delay it.
-fn tick_quiet_before_deadline(tick: Duration) -> Millis {
-    Millis::try_from(tick.as_millis() / 4).unwrap_or(Millis::MAX)
-}
-
 pub fn now_ms() -> Millis {
     chrono::Utc::now().timestamp_millis()
 }
@@ -341,11 +321,10 @@ impl Room {
         }));
     }
 
-    /// Ticks every `TICK_MS` from now on, at this room's phase (`tick_phase`), on absolute
-    /// instants so they do not drift.
+    /// Ticks every `TICK_MS` from now on, on absolute instants so they do not drift.
     fn start_ticks(&mut self, ctx: &mut Context<Self>) {
         Self::cancel(ctx, &mut self.tick_timer);
-        self.next_tick_at = tokio::time::Instant::now() + tick_phase(self.id, self.settings.tick);
+        self.next_tick_at = tokio::time::Instant::now() + self.settings.tick;
         self.arm_tick(ctx);
     }
 
@@ -364,7 +343,7 @@ impl Room {
             };
             let now = now_ms();
             let (question, remaining_ms) = (round.index, round.deadline_at - now);
-            if remaining_ms >= tick_quiet_before_deadline(act.settings.tick) {
+            if remaining_ms > 0 {
                 let text = protocol::frame(&Event::Tick {
                     question,
                     remaining_ms,
@@ -966,33 +945,5 @@ mod tests {
         assert_eq!(reveal_wait(19_000), Duration::from_millis(228));
         assert_eq!(reveal_wait(1_000_000), REVEAL_WAIT_MAX);
         assert_eq!(reveal_wait(usize::MAX), REVEAL_WAIT_MAX);
-    }
-
-    #[test]
-    fn rooms_tick_at_phases_spread_over_the_last_three_quarters_of_the_interval() {
-        let tick = Duration::from_millis(1000);
-        let phases: Vec<Duration> = (0..2_000)
-            .map(|_| tick_phase(Uuid::new_v4(), tick))
-            .collect();
-        assert!(
-            phases
-                .iter()
-                .all(|p| *p >= Duration::from_millis(250) && *p < tick)
-        );
-        // Spread, not bunched: each 75 ms slice of the 750 ms gets some of 2,000 rooms.
-        for slice in 0..10 {
-            let from = Duration::from_millis(250 + 75 * slice);
-            let to = from + Duration::from_millis(75);
-            let n = phases.iter().filter(|p| **p >= from && **p < to).count();
-            assert!(n > 100, "{n} rooms in {from:?}..{to:?}");
-        }
-        // The same room always ticks at the same phase (a resume keeps it).
-        let room = Uuid::new_v4();
-        assert_eq!(tick_phase(room, tick), tick_phase(room, tick));
-        // The smallest interval the settings allow still has a spread.
-        let small = Duration::from_millis(50);
-        assert!((12..50).contains(&tick_phase(room, small).as_millis()));
-        assert_eq!(tick_quiet_before_deadline(tick), 250);
-        assert_eq!(tick_quiet_before_deadline(small), 12);
     }
 }
