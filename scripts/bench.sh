@@ -23,8 +23,17 @@ cd "$(dirname "$0")/.."
 say() { printf 'bench.sh: %s\n' "$*" >&2; }
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
 
+sizes="1x1000 1x2000 1000x10 burst2000 burst1000x10 19x1000 1x19000"
 case ${1:-} in
-  game | suite) ;;
+  game) ;;
+  suite)
+    # A typo in a size should not cost a build and ten minutes first.
+    for size in "${@:2}"; do
+      case " $sizes " in
+        *" $size "*) ;;
+        *) say "unknown size $size (sizes: $sizes)"; exit 2 ;;
+      esac
+    done ;;
   floor) [ $# -ge 2 ] || usage ;;
   *) usage ;;
 esac

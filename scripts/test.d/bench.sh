@@ -21,4 +21,9 @@ grep -q 'lost 0' "$out/summary.txt" || fail "the quizroom run lost answers"
 table=$(python3 scripts/bench-table.py "$out")
 [ "$(grep -c '^| 20 |' <<<"$table")" = 1 ] || fail "no floor row: $table"
 grep -q '^| game-.*: 2 × 3, 2 q, random |.* | 0 |$' <<<"$table" || fail "no quizroom row: $table"
-echo "bench smoke test: both runs reported ok"
+# A size that does not exist is refused before anything is built or started.
+rc=0
+message=$(scripts/bench.sh suite 1x1000 10x10x10 2>&1) || rc=$?
+[ "$rc" = 2 ] || fail "an unknown size: exit $rc, expected 2"
+grep -q 'unknown size 10x10x10' <<<"$message" || fail "an unknown size: $message"
+echo "bench smoke test: both runs reported ok, an unknown size was refused"
