@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""Markdown tables of scripts/bench.sh results, in the form docs/benchmarks.md uses.
+"""Summaries of scripts/bench.sh results: the one place that reads their JSON.
 
     python3 scripts/bench-table.py DIR [DIR ...]
-
-Each DIR is a results folder of scripts/bench.sh; its runs are listed in the order they were
-made (summary.txt), one table for the floor runs and one for the quizroom runs. With several
-folders a first column says which one a row comes from.
+        Markdown tables in the form docs/benchmarks.md uses. Each DIR is a results folder of
+        scripts/bench.sh; its runs are listed in the order they were made (summary.txt), one
+        table for the floor runs and one for the quizroom runs. With several folders a first
+        column says which one a row comes from.
+    python3 scripts/bench-table.py --line FILE.json
+        One line for one run, the figures the issue's targets are about (bench.sh's
+        summary.txt).
 """
 
 import json
@@ -57,14 +60,38 @@ def game_row(name, d):
     ]
 
 
+def line(path: Path):
+    name = path.stem
+    try:
+        d = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        return f"{name:<16} no result ({e})"
+    if "lateness_client" in d:
+        l = d["lateness_client"]
+        return (f"{name:<16} floor  lateness p50/p99/max {ms(l['p50'])}/{ms(l['p99'])}/{ms(l['max'])} ms"
+                f"  server timer p99 {d['lateness_server']['p99']:.0f} ms"
+                f"  RSS/conn {d['rss_per_connection_kib']:.1f} KiB  ok={d['ok']}")
+    l, s, a, t = d["latency_ms"], d["server"], d["answers"], d["throughput"]
+    u = l["time_up_client"]
+    return (f"{name:<16} time_up p50/p99/max {ms(u['p50'])}/{ms(u['p99'])}/{ms(u['max'])} ms"
+            f"  timer p99 {l['time_up_server']['p99']:.0f} ms"
+            f"  ack p99 {ms(l['answer_ack']['p99'])} ms (peak {t['peak_acks_per_s_100ms']}/s in 100 ms)"
+            f"  RSS/player joined/peak {s['rss_per_player_joined_kib']:.1f}/{s['rss_per_player_kib']:.1f} KiB"
+            f"  CPU {s['cpu_game_avg_pct']:.0f}%  lost {a['lost']}  ok={d['ok']}")
+
+
 def table(header, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
 
 
-def main(folders):
-    if not folders:
+def main(args):
+    if len(args) == 2 and args[0] == "--line":
+        print(line(Path(args[1])))
+        return 0
+    folders = args
+    if not folders or any(a.startswith("-") for a in folders):
         print(__doc__.strip(), file=sys.stderr)
         return 2
     several = len(folders) > 1

@@ -23,16 +23,31 @@ cd "$(dirname "$0")/.."
 say() { printf 'bench.sh: %s\n' "$*" >&2; }
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
 
-sizes="1x1000 1x2000 1000x10 burst2000 burst1000x10 19x1000 1x19000"
+# The runs of each suite size, one per line: "floor NAME SOCKETS" or "game NAME QUIZLOAD-ARGS".
+# The one list of the sizes the check below and the suite know (the usage text above names them).
+size_runs() {
+  case $1 in
+    1x1000) printf '%s\n' "floor floor1000a 1000" \
+      "game 1x1000 --rooms 1 --players 1000 --questions 10" "floor floor1000b 1000" ;;
+    1x2000) printf '%s\n' "floor floor2000a 2000" \
+      "game 1x2000 --rooms 1 --players 2000 --questions 10" "floor floor2000b 2000" ;;
+    1000x10) printf '%s\n' "floor floor10000a 10000" \
+      "game 1000x10 --rooms 1000 --players 10" "floor floor10000b 10000" ;;
+    burst2000) echo "game burst2000 --rooms 1 --players 2000 --answer burst --burst-window-ms 50 --questions 10" ;;
+    burst1000x10) echo "game burst1000x10 --rooms 1000 --players 10 --answer burst --burst-window-ms 450" ;;
+    19x1000) echo "game 19x1000 --rooms 19 --players 1000" ;;
+    1x19000) echo "game 1x19000 --rooms 1 --players 19000" ;;
+    *) return 1 ;;
+  esac
+}
+default_sizes=(1x1000 1x2000 1000x10 burst2000 burst1000x10 19x1000)
+
 case ${1:-} in
   game) ;;
   suite)
     # A typo in a size should not cost a build and ten minutes first.
     for size in "${@:2}"; do
-      case " $sizes " in
-        *" $size "*) ;;
-        *) say "unknown size $size (sizes: $sizes)"; exit 2 ;;
-      esac
+      size_runs "$size" >/dev/null || { say "unknown size $size (see scripts/bench.sh without arguments)"; exit 2; }
     done ;;
   floor) [ $# -ge 2 ] || usage ;;
   *) usage ;;
@@ -49,8 +64,7 @@ fi
 # Each run gets a database of its own, dropped first, on the same PostgreSQL.
 bench_db_url=$(qr_with_db "$DATABASE_URL" quizroom_bench)
 admin_db_url=$(qr_with_db "$DATABASE_URL" postgres)
-psql_bin=$(command -v psql || compgen -G '/usr/lib/postgresql/*/bin/psql' | sort -V | tail -n 1) ||
-  { say "error: psql not found (apt-get install postgresql-client)"; exit 2; }
+psql_bin=$(qr_pg_tool psql) || { say "error: psql not found (apt-get install postgresql-client)"; exit 2; }
 
 export SQLX_OFFLINE=${SQLX_OFFLINE:-true}
 env -u MALLOC_MMAP_THRESHOLD_ cargo build --release --bin quizroom --bin quizload >&2
@@ -90,9 +104,10 @@ game() {
     MAX_PLAYERS_CAP=20000 ${SERVER_ENV:-} "$bin/quizroom" >"$out/$name.log" 2>&1 &
   server_pid=$!
   local i
-  for i in $(seq 150); do
+  for i in $(seq 151); do
     [ "$(qr_http_status "${addr#*:}" /healthz)" = 200 ] && break
     kill -0 "$server_pid" 2>/dev/null || { say "error: the server stopped; see $out/$name.log"; exit 1; }
+    [ "$i" -le 150 ] || { say "error: no GET /healthz 200 within 30 s; see $out/$name.log"; exit 1; }
     sleep 0.2
   done
   say "$name: quizload $*"
@@ -108,9 +123,12 @@ game() {
 floor() {
   local name=$1 n=$2; shift 2
   wait_port_free "$floor_addr"
-  "$bin/quizload" floor-server --addr "$floor_addr" 2>/dev/null &
+  "$bin/quizload" floor-server --addr "$floor_addr" 2>"$out/$name.log" &
   server_pid=$!
-  until qr_tcp_open "${floor_addr%:*}" "${floor_addr#*:}"; do sleep 0.1; done
+  until qr_tcp_open "${floor_addr%:*}" "${floor_addr#*:}"; do
+    kill -0 "$server_pid" 2>/dev/null || { say "error: the floor server stopped; see $out/$name.log"; exit 1; }
+    sleep 0.1
+  done
   say "$name: quizload floor --connections $n $*"
   local rc=0
   "$bin/quizload" floor --url "ws://$floor_addr" --server-pid "$server_pid" --connections "$n" \
@@ -120,52 +138,21 @@ floor() {
   return "$rc"
 }
 
-# One line per run from its JSON: the figures the issue's targets are about.
+# One line per run, appended to summary.txt (scripts/bench-table.py knows the JSON's layout).
 summary() {
   command -v python3 >/dev/null 2>&1 || return 0
-  python3 - "$out/$1.json" "$1" <<'EOF' | tee -a "$out/summary.txt"
-import json, sys
-path, name = sys.argv[1], sys.argv[2]
-try:
-    d = json.load(open(path))
-except Exception as e:
-    print(f"{name:<16} no result ({e})"); sys.exit(0)
-if "lateness_client" in d:
-    l = d["lateness_client"]
-    print(f"{name:<16} floor  lateness p50/p99/max {l['p50']:.1f}/{l['p99']:.1f}/{l['max']:.1f} ms"
-          f"  server timer p99 {d['lateness_server']['p99']:.0f} ms"
-          f"  RSS/conn {d['rss_per_connection_kib']:.1f} KiB  ok={d['ok']}")
-else:
-    l, s, a = d["latency_ms"], d["server"], d["answers"]
-    t = d["throughput"]
-    print(f"{name:<16} time_up p50/p99/max {l['time_up_client']['p50']:.1f}/{l['time_up_client']['p99']:.1f}/"
-          f"{l['time_up_client']['max']:.1f} ms  timer p99 {l['time_up_server']['p99']:.0f} ms"
-          f"  ack p99 {l['answer_ack']['p99']:.1f} ms (peak {t['peak_acks_per_s_100ms']}/s in 100 ms)"
-          f"  RSS/player joined/peak {s['rss_per_player_joined_kib']:.1f}/{s['rss_per_player_kib']:.1f} KiB"
-          f"  CPU {s['cpu_game_avg_pct']:.0f}%  lost {a['lost']}  ok={d['ok']}")
-EOF
+  python3 scripts/bench-table.py --line "$out/$1.json" | tee -a "$out/summary.txt"
 }
 
 suite() {
-  local sizes=("$@") rc=0 size
-  [ ${#sizes[@]} -gt 0 ] || sizes=(1x1000 1x2000 1000x10 burst2000 burst1000x10 19x1000)
+  local sizes=("$@") rc=0 size kind name args
+  [ ${#sizes[@]} -gt 0 ] || sizes=("${default_sizes[@]}")
   for size in "${sizes[@]}"; do
-    case $size in
-      1x1000) floor floor1000a 1000 || rc=1
-        game 1x1000 --rooms 1 --players 1000 --questions 10 || rc=1
-        floor floor1000b 1000 || rc=1 ;;
-      1x2000) floor floor2000a 2000 || rc=1
-        game 1x2000 --rooms 1 --players 2000 --questions 10 || rc=1
-        floor floor2000b 2000 || rc=1 ;;
-      1000x10) floor floor10000a 10000 || rc=1
-        game 1000x10 --rooms 1000 --players 10 || rc=1
-        floor floor10000b 10000 || rc=1 ;;
-      burst2000) game burst2000 --rooms 1 --players 2000 --answer burst --burst-window-ms 50 --questions 10 || rc=1 ;;
-      burst1000x10) game burst1000x10 --rooms 1000 --players 10 --answer burst --burst-window-ms 450 || rc=1 ;;
-      19x1000) game 19x1000 --rooms 19 --players 1000 || rc=1 ;;
-      1x19000) game 1x19000 --rooms 1 --players 19000 || rc=1 ;;
-      *) say "unknown size $size"; exit 2 ;;
-    esac
+    # On fd 3, so that nothing a run starts can read the list from stdin.
+    while read -r -u 3 kind name args; do
+      # shellcheck disable=SC2086 # args is a list of words without spaces inside
+      "$kind" "$name" $args || rc=1
+    done 3< <(size_runs "$size")
   done
   if command -v python3 >/dev/null 2>&1; then
     python3 scripts/bench-table.py "$out" >"$out/summary.md"

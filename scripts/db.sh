@@ -37,16 +37,6 @@ _qr_root() { (cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd); }
 
 _qr_is_root() { [ "$(id -u)" = 0 ]; }
 
-# A PostgreSQL tool: from PATH, else from the newest /usr/lib/postgresql/*/bin.
-_qr_pg_tool() {
-  local d
-  if command -v "$1" >/dev/null 2>&1; then command -v "$1"; return 0; fi
-  for d in $(compgen -G '/usr/lib/postgresql/*/bin' | sort -V -r); do
-    if [ -x "$d/$1" ]; then echo "$d/$1"; return 0; fi
-  done
-  return 1
-}
-
 # The newest folder with the server's binaries (a client-only install has psql there but no initdb).
 _qr_server_bindir() {
   local d
@@ -70,7 +60,7 @@ _qr_as_pg() {
 # Is the server behind this URL accepting connections?
 _qr_url_reachable() {
   local url=$1 isready rest host port
-  if isready=$(_qr_pg_tool pg_isready); then
+  if isready=$(qr_pg_tool pg_isready); then
     "$isready" -q -t 5 -d "$url" >/dev/null 2>&1
     return
   fi
@@ -94,7 +84,7 @@ _qr_url_reachable() {
 # Does the machine's PostgreSQL answer on 127.0.0.1:5432, and let user postgres in without a password?
 _qr_machine_pg() {
   local psql isready
-  if psql=$(_qr_pg_tool psql); then
+  if psql=$(qr_pg_tool psql); then
     if PGCONNECT_TIMEOUT=5 "$psql" -X -w -q -At -h 127.0.0.1 -p 5432 -U postgres -d postgres \
       -c 'select 1' >/dev/null 2>&1; then
       return 0
@@ -104,7 +94,7 @@ _qr_machine_pg() {
     fi
     return 1
   fi
-  if isready=$(_qr_pg_tool pg_isready); then
+  if isready=$(qr_pg_tool pg_isready); then
     "$isready" -q -t 5 -h 127.0.0.1 -p 5432 -U postgres >/dev/null 2>&1
     return
   fi
@@ -271,7 +261,7 @@ _qr_db_ensure() {
 }
 
 _qr_db_cleanup() {
-  unset -f _qr_say _qr_mask _qr_root _qr_is_root _qr_pg_tool _qr_server_bindir _qr_as_pg \
+  unset -f _qr_say _qr_mask _qr_root _qr_is_root _qr_server_bindir _qr_as_pg \
     _qr_url_reachable _qr_machine_pg _qr_private_dir _qr_cluster_bindir _qr_cluster_running \
     _qr_private_start _qr_private_start_locked _qr_private_stop _qr_private_status _qr_db_ensure \
     _qr_db_cleanup

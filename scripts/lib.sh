@@ -56,3 +56,13 @@ qr_free_port() {
   echo "no free port found" >&2
   return 1
 }
+
+# A PostgreSQL tool: from PATH, else from the newest /usr/lib/postgresql/*/bin.
+qr_pg_tool() {
+  local d
+  if command -v "$1" >/dev/null 2>&1; then command -v "$1"; return 0; fi
+  for d in $(compgen -G '/usr/lib/postgresql/*/bin' | sort -V -r); do
+    if [ -x "$d/$1" ]; then echo "$d/$1"; return 0; fi
+  done
+  return 1
+}

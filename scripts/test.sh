@@ -37,8 +37,8 @@ finish() {
     wait "$server_pid" 2>/dev/null || true
   fi
   if [ "$rc" = 0 ]; then
-    if [ -n "$accept_db" ] && command -v psql >/dev/null 2>&1; then
-      psql -X -q "$(qr_with_db "$DATABASE_URL" postgres)" -c "drop database if exists $accept_db with (force)" \
+    if [ -n "$accept_db" ] && psql=$(qr_pg_tool psql); then
+      "$psql" -X -q "$(qr_with_db "$DATABASE_URL" postgres)" -c "drop database if exists $accept_db with (force)" \
         >/dev/null 2>&1 || true
     fi
     printf '\ntest.sh: every step passed\n'

@@ -4,6 +4,8 @@
 # The figures themselves are not checked here (speed lives in the benchmark, not in tests).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -26,4 +28,16 @@ rc=0
 message=$(scripts/bench.sh suite 1x1000 10x10x10 2>&1) || rc=$?
 [ "$rc" = 2 ] || fail "an unknown size: exit $rc, expected 2"
 grep -q 'unknown size 10x10x10' <<<"$message" || fail "an unknown size: $message"
-echo "bench smoke test: both runs reported ok, an unknown size was refused"
+# A port someone else listens on is an error after a while, not a hang or another's numbers.
+taken=$(qr_free_port)
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(60)' "$taken" &
+holder=$!
+until qr_tcp_open 127.0.0.1 "$taken"; do sleep 0.1; done
+rc=0
+message=$(BENCH_FLOOR_PORT=$taken scripts/bench.sh floor 5 2>&1) || rc=$?
+kill "$holder"
+[ "$rc" = 2 ] || fail "a taken port: exit $rc, expected 2"
+grep -q "something still listens on 127.0.0.1:$taken" <<<"$message" || fail "a taken port: $message"
+echo "bench smoke test: both runs reported ok, an unknown size and a taken port were refused"
