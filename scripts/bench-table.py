@@ -94,6 +94,10 @@ def main(args):
     if not folders or any(a.startswith("-") for a in folders):
         print(__doc__.strip(), file=sys.stderr)
         return 2
+    for folder in folders:
+        if not any(Path(folder).glob("*.json")):
+            print(f"bench-table.py: no results (*.json) in {folder}", file=sys.stderr)
+            return 2
     several = len(folders) > 1
     floors, games = [], []
     for folder in map(Path, folders):

@@ -23,6 +23,10 @@ grep -q 'lost 0' "$out/summary.txt" || fail "the quizroom run lost answers"
 table=$(python3 scripts/bench-table.py "$out")
 [ "$(grep -c '^| 20 |' <<<"$table")" = 1 ] || fail "no floor row: $table"
 grep -q '^| game-.*: 2 × 3, 2 q, random |.* | 0 |$' <<<"$table" || fail "no quizroom row: $table"
+# A folder without results is an error, not an empty table.
+rc=0
+message=$(python3 scripts/bench-table.py "$out/nothing-here" 2>&1) || rc=$?
+[ "$rc" = 2 ] && grep -q 'no results' <<<"$message" || fail "an empty folder: exit $rc, $message"
 # A size that does not exist is refused before anything is built or started.
 rc=0
 message=$(scripts/bench.sh suite 1x1000 10x10x10 2>&1) || rc=$?
